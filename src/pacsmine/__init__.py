@@ -1,0 +1,14 @@
+"""pacsmine: interleaved text/image mining of a PACS export.
+
+The pipeline, one module per stage (see docs/workspace.md for what each writes):
+
+    phantom   synthetic PACS export with ground truth (kept apart from the mining code)
+    ingest    reports and images of an export -> workspace tables and 8-bit PNGs
+    nlp       sections, sentences, tokens, key-image references, disease terms, negation, bigrams
+    topics    document, second-hierarchy and sentence-level LDA labels
+    evaluate  scores every stage present against a ground truth
+
+Later stages (vectors, images, retrieval, report, serve) plug into the same workspace.
+"""
+
+__version__ = "0.1.0"
