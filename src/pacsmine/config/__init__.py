@@ -1,7 +1,7 @@
 """One configuration for the whole pipeline.
 
 The defaults are data files beside this module, one per section (``phantom.toml``,
-``ingest.toml``, ...): each holds the paper's settings for that stage and is the
+``ingest.toml``, ``extract.terms.toml`` for the sub-table ``extract.terms``, ...): each holds the paper's settings for that stage and is the
 only place a default lives. A user file (TOML) overrides any of them, and
 ``--set section.key=value`` on the command line overrides both.
 """
@@ -20,10 +20,18 @@ __all__ = ["load_config", "dumps", "parse_override", "merge"]
 
 
 def _defaults() -> dict[str, Any]:
+    """Packaged defaults. ``extract.toml`` fills ``config["extract"]``; a dotted name such
+    as ``extract.terms.toml`` fills the sub-table ``config["extract"]["terms"]``, so that
+    one part of a stage keeps its defaults in a file of its own."""
     config: dict[str, Any] = {}
-    for entry in sorted(resources.files(__name__).iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".toml"):
-            config[entry.name[: -len(".toml")]] = tomllib.loads(entry.read_text("utf-8"))
+    entries = [e for e in resources.files(__name__).iterdir() if e.name.endswith(".toml")]
+    # Shorter names first: a section exists before its sub-tables are put into it.
+    for entry in sorted(entries, key=lambda e: (e.name.count("."), e.name)):
+        keys = entry.name[: -len(".toml")].split(".")
+        node = config
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = tomllib.loads(entry.read_text("utf-8"))
     return config
 
 
