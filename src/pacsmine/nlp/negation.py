@@ -1,0 +1,256 @@
+"""ConText-style negation, uncertainty and history for disease-term mentions, and its scoring.
+
+:class:`ConText` reads trigger phrases from ``rules/context.toml``. A *pre* trigger ("no",
+"possible", "history of") governs the words after it, a *post* trigger ("is not seen",
+"cannot be excluded") the words before it, a *both* trigger ("versus") either side. A
+scope stops at a clause boundary (the configured terminators, such as ";" or "but", and
+a full stop), at the next or previous trigger, at the sentence's end, or after
+``max_scope_words`` words. So "No evidence of pleural effusion or pneumothorax" negates
+both terms while "no effusion; small nodule" negates only the first. Pseudo-triggers
+("no change", "prior study") are matched so that the real triggers inside them are not.
+
+:func:`score_mentions` compares predicted mentions with a phantom's ``truth/mentions.parquet``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+__all__ = ["ConText", "Trigger", "score_mentions", "binary_scores", "DEFAULT_TERMINATORS"]
+
+CATEGORIES = ("negation", "uncertainty", "historical")
+_FLAG = {"negation": "negated", "uncertainty": "uncertain", "historical": "historical"}
+
+DEFAULT_TERMINATORS = (";", ":", "but", "however", "although", "though", "except", "apart from",
+                       "aside from", "whereas", "which", "otherwise", "nevertheless", "yet")
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A trigger found in a sentence: character ``start``/``end``, ``category``
+    (negation/uncertainty/historical/pseudo), ``pre``/``post`` directions."""
+
+    start: int
+    end: int
+    category: str
+    pre: bool
+    post: bool
+
+
+def _phrase_pattern(phrase: str) -> str:
+    return r"\s+".join(re.escape(part) for part in phrase.split())
+
+
+def _alternation(phrases: Iterable[str]) -> str:
+    # Longest first, so that at one position "no evidence of" beats "no".
+    ordered = sorted({p.lower().strip() for p in phrases if p.strip()}, key=lambda p: (-len(p), p))
+    return "|".join(_phrase_pattern(p) for p in ordered)
+
+
+class ConText:
+    """Rule-based assertion of mentions (Harkema et al., 2009).
+
+    Parameters: ``rules`` the parsed trigger TOML (None: packaged ``rules/context.toml``);
+    ``terminators`` words/marks ending a scope; ``max_scope_words`` the longest scope.
+    :meth:`apply` sets ``negated``/``uncertain``/``historical`` on mention objects that
+    have ``start``/``end`` character offsets.
+    """
+
+    def __init__(
+        self,
+        rules: Mapping[str, Any] | None = None,
+        terminators: Sequence[str] = DEFAULT_TERMINATORS,
+        max_scope_words: int = 15,
+    ):
+        self.rules = rules
+        self.terminators = tuple(terminators)
+        self.max_scope_words = max_scope_words
+        self._compile()
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> "ConText":
+        """From ``config["extract"]["terms"]["negation"]`` (keys ``rules``, ``terminators``, ``max_scope_words``)."""
+        rules = None
+        if section.get("rules"):
+            rules = tomllib.loads(Path(section["rules"]).read_text("utf-8"))
+        return cls(
+            rules=rules,
+            terminators=section.get("terminators", DEFAULT_TERMINATORS),
+            max_scope_words=int(section.get("max_scope_words", 15)),
+        )
+
+    def _compile(self) -> None:
+        rules = self.rules
+        if rules is None:
+            text = resources.files("pacsmine.nlp").joinpath("rules", "context.toml").read_text("utf-8")
+            rules = tomllib.loads(text)
+        # phrase -> {category: [pre, post]}; a phrase may be pre and post (e.g. "ruled out").
+        table: dict[str, dict[str, list[bool]]] = {}
+        for category in CATEGORIES:
+            section = rules.get(category, {})
+            for key, pre, post in (("pre", True, False), ("post", False, True), ("both", True, True)):
+                for phrase in section.get(key, ()):
+                    dirs = table.setdefault(" ".join(phrase.lower().split()), {}).setdefault(category, [False, False])
+                    dirs[0] |= pre
+                    dirs[1] |= post
+        for phrase in rules.get("pseudo", {}).get("triggers", ()):
+            table.setdefault(" ".join(phrase.lower().split()), {})["pseudo"] = [False, False]
+        self._table = table
+        self._triggers = re.compile(r"(?<![\w/])(?:" + _alternation(table) + r")(?![\w/])", re.IGNORECASE)
+        words = [t for t in self.terminators if re.match(r"\w", t)]
+        marks = [t for t in self.terminators if not re.match(r"\w", t)]
+        parts = []
+        if words:
+            parts.append(r"(?<!\w)(?:" + _alternation(words) + r")(?!\w)")
+        if marks:
+            parts.append("|".join(re.escape(m) for m in marks))
+        parts.append(r"[.!?](?=\s|$)")  # a full stop left inside a "sentence" still ends a clause
+        self._boundaries = re.compile("|".join(parts), re.IGNORECASE)
+        self._word = re.compile(r"\S+")
+
+    def triggers(self, sentence: str) -> list[Trigger]:
+        """Triggers in ``sentence`` (pseudo-triggers included, category "pseudo"), in text order."""
+        out = []
+        for m in self._triggers.finditer(sentence):
+            cats = self._table.get(" ".join(m.group(0).lower().split()), {})
+            for category, (pre, post) in cats.items():
+                out.append(Trigger(m.start(), m.end(), category, pre, post))
+        return out
+
+    def scopes(self, sentence: str) -> list[tuple[str, int, int]]:
+        """``[(category, start, end), ...]``: the character spans each real trigger governs."""
+        triggers = self.triggers(sentence)
+        real = [t for t in triggers if t.category != "pseudo"]
+        if not real:
+            return []
+        bounds = [(m.start(), m.end()) for m in self._boundaries.finditer(sentence)]
+        # Any trigger (pseudo too) also closes another trigger's scope.
+        stops = bounds + [(t.start, t.end) for t in triggers]
+        words = [(m.start(), m.end()) for m in self._word.finditer(sentence)]
+        out = []
+        for t in real:
+            if t.pre:
+                end = len(sentence)
+                for s, _ in stops:
+                    if s >= t.end and s < end:
+                        end = s
+                after = [w for w in words if w[0] >= t.end]
+                if len(after) > self.max_scope_words:
+                    end = min(end, after[self.max_scope_words - 1][1])
+                out.append((t.category, t.end, end))
+            if t.post:
+                start = 0
+                for _, e in stops:
+                    if e <= t.start and e > start:
+                        start = e
+                before = [w for w in words if w[1] <= t.start]
+                if len(before) > self.max_scope_words:
+                    start = max(start, before[-self.max_scope_words][0])
+                out.append((t.category, start, t.start))
+        return out
+
+    def apply(self, sentence: str, mentions: Sequence[Any]) -> Sequence[Any]:
+        """Set ``negated``, ``uncertain`` and ``historical`` on each mention (objects with
+        ``start``/``end`` offsets into ``sentence``); returns the same mentions."""
+        scopes = self.scopes(sentence)
+        for mention in mentions:
+            for category in CATEGORIES:
+                setattr(mention, _FLAG[category], False)
+            for category, start, end in scopes:
+                if mention.start < end and mention.end > start:
+                    setattr(mention, _FLAG[category], True)
+        return mentions
+
+    def assert_span(self, sentence: str, start: int, end: int) -> dict[str, bool]:
+        """Flags of one character span: ``{"negated": .., "uncertain": .., "historical": ..}``."""
+        flags = {v: False for v in _FLAG.values()}
+        for category, s, e in self.scopes(sentence):
+            if start < e and end > s:
+                flags[_FLAG[category]] = True
+        return flags
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def binary_scores(tp: int, fp: int, fn: int) -> dict[str, float | int]:
+    """Precision, recall and F1 with their counts (0.0 where undefined)."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "tp": tp, "fp": fp, "fn": fn}
+
+
+def _norm_sentence(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text or "").lower().split())
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", (text or "").lower()))
+
+
+def _aligned(pred: dict, truth: dict) -> bool:
+    a, b = (pred["text"] or "").lower(), (truth["term"] or "").lower()
+    if a and b and (a in b or b in a or _words(a) & _words(b)):
+        return True
+    return bool(pred["name"]) and (pred["name"] or "").lower() == (truth["concept"] or "").lower()
+
+
+def score_mentions(terms, sentences, truth_mentions) -> dict:
+    """Score predicted disease mentions against a phantom's truth.
+
+    ``terms``: extract/terms.parquet (accession, sentence_index, text, name, negated,
+    uncertain, ...); ``sentences``: extract/sentences.parquet (accession, sentence_index,
+    text); ``truth_mentions``: truth/mentions.parquet (accession, sentence, term, concept,
+    status). All are pyarrow Tables. A prediction and a true mention align when they are in
+    the same accession and the same sentence text (whitespace and case normalised) and
+    their surface texts overlap (substring or a shared word) or the prediction's ontology
+    name equals the true concept; each is used once, greedily in text order.
+
+    Returns ``{"detection": {precision, recall, f1, tp, fp, fn}, "negation": {...},
+    "uncertainty": {...}, "historical": {...}, "aligned": n}``; negation counts only
+    aligned pairs, positive class = absent (uncertainty: positive = uncertain).
+    """
+    sentence_text = {
+        (r["accession"], r["sentence_index"]): _norm_sentence(r["text"])
+        for r in sentences.select(["accession", "sentence_index", "text"]).to_pylist()
+    }
+    truth_by_key: dict[tuple[str, str], list[dict]] = {}
+    for row in truth_mentions.to_pylist():
+        truth_by_key.setdefault((row["accession"], _norm_sentence(row["sentence"])), []).append(row)
+    truth_accessions = {a for a, _ in truth_by_key}
+    pred_by_key: dict[tuple[str, str], list[dict]] = {}
+    n_pred = 0
+    for row in terms.to_pylist():
+        if row["accession"] not in truth_accessions:
+            continue  # a report the truth does not cover cannot be scored
+        n_pred += 1
+        key = (row["accession"], sentence_text.get((row["accession"], row["sentence_index"]), ""))
+        pred_by_key.setdefault(key, []).append(row)
+
+    pairs: list[tuple[dict, dict]] = []
+    for key, truths in truth_by_key.items():
+        preds = sorted(pred_by_key.get(key, []), key=lambda r: (r["sentence_index"], r.get("start") or 0))
+        used = [False] * len(preds)
+        for truth in truths:
+            for i, pred in enumerate(preds):
+                if not used[i] and _aligned(pred, truth):
+                    used[i] = True
+                    pairs.append((pred, truth))
+                    break
+    n_truth = sum(len(v) for v in truth_by_key.values())
+    matched = len(pairs)
+    out: dict[str, Any] = {"detection": binary_scores(matched, n_pred - matched, n_truth - matched), "aligned": matched}
+    for name, flag, status in (("negation", "negated", "absent"), ("uncertainty", "uncertain", "uncertain"),
+                               ("historical", "historical", "historical")):
+        tp = sum(1 for p, t in pairs if p[flag] and t["status"] == status)
+        fp = sum(1 for p, t in pairs if p[flag] and t["status"] != status)
+        fn = sum(1 for p, t in pairs if not p[flag] and t["status"] == status)
+        out[name] = binary_scores(tp, fp, fn)
+    return out

