@@ -1,0 +1,145 @@
+"""The three topic levels of the paper, each a K search followed by a final fit.
+
+- level 1: LDA over whole reports, K of lowest held-out perplexity;
+- level 2: LDA within the reports of each level-1 topic (ids "<parent>.<j>"), K chosen
+  per parent by the same rule; parents with too few reports are not split;
+- level 3: LDA over each key image's referring sentence with its neighbours, K by the
+  elbow rule (perplexity keeps falling with K there).
+
+:func:`fit_level` is the shared step: split by patient, fit every K of the grid on the
+training side, score held-out perplexity (document completion) and NPMI, choose K,
+and refit the chosen K on every document.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..progress import console, progress
+from .lda import ParquetCorpus, TopicModel
+from .selection import HeldOut, choose_k, completion_perplexity, k_grid, npmi_coherence, split_by_patient
+
+__all__ = ["LevelFit", "fit_level", "level_params"]
+
+
+@dataclass
+class LevelFit:
+    """Outcome of one level (or one level-2 parent).
+
+    ``model``: the final TopicModel (fitted on every document); ``theta``: float32
+    (n_docs, K) in corpus order; ``selection``: the K curve (JSON-able).
+    """
+
+    model: TopicModel
+    theta: np.ndarray
+    selection: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Arg-max topic (int64, n_docs) of every document."""
+        return np.argmax(self.theta, axis=1).astype(np.int64)
+
+
+def level_params(common: dict[str, Any], level: dict[str, Any]) -> dict[str, Any]:
+    """Level settings over the stage-wide ones (a level may override alpha, eta, ...)."""
+    keys = ("alpha", "eta", "burn_in", "optim_interval", "min_cf", "seed", "workers",
+            "heldout_fraction", "fold_in_iterations", "max_heldout_docs", "coherence_top_n",
+            "infer_iterations")
+    merged = {key: common[key] for key in keys if key in common}
+    merged.update({key: value for key, value in level.items()})
+    return merged
+
+
+def _model(params: dict[str, Any], k: int, iterations: int) -> TopicModel:
+    return TopicModel(k=k, alpha=params["alpha"], eta=params["eta"], iterations=iterations,
+                      burn_in=params.get("burn_in", 0), seed=params["seed"], workers=params["workers"],
+                      min_cf=params.get("min_cf", 0), optim_interval=params.get("optim_interval", 10),
+                      infer_iterations=params.get("infer_iterations", 100))
+
+
+def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[str, Any], name: str,
+              show_progress: bool = True) -> LevelFit:
+    """Search K on a patient-grouped split of ``corpus``, then fit the chosen K on all of it.
+
+    ``params`` (see topics.toml): ``k_grid``, ``docs_per_topic``, ``max_k``, ``rule``,
+    ``min_decrease``, ``selection_iterations``, ``iterations`` and the shared priors.
+    ``patient_ids`` is aligned with ``corpus``.
+    """
+    n_docs = len(corpus)
+    grid = k_grid(params["k_grid"], n_docs, params["docs_per_topic"], params.get("max_k"))
+    if not grid:
+        raise ValueError(f"{name}: {n_docs} documents are too few for a topic model")
+    heldout_mask = split_by_patient(patient_ids, params["heldout_fraction"], params["seed"])
+    selection: dict[str, Any] = {
+        "level": name, "rule": params["rule"], "n_docs": n_docs,
+        "n_train": int((~heldout_mask).sum()), "n_heldout": int(heldout_mask.sum()),
+        "k": [], "perplexity": [], "npmi": [], "seconds": [],
+    }
+    searched = len(grid) > 1 and heldout_mask.any() and (~heldout_mask).any()
+    if searched:
+        train = corpus.subset(~heldout_mask)
+        heldout_rows = np.flatnonzero(heldout_mask)
+        if params.get("max_heldout_docs") and len(heldout_rows) > params["max_heldout_docs"]:
+            # A fixed random sample of held-out documents bounds the scoring cost.
+            rng = np.random.default_rng(params["seed"])
+            heldout_rows = np.sort(rng.choice(heldout_rows, params["max_heldout_docs"], replace=False))
+        heldout_tokens = list(corpus.subset(heldout_rows))
+        encoded: HeldOut | None = None
+        encoded_for: list[str] | None = None
+        import time
+
+        iterations = int(params["selection_iterations"])
+        with progress() if show_progress else _null() as bar:
+            for k in grid:
+                task = bar.add_task(f"{name} K={k}", total=iterations) if bar else None
+                t0 = time.perf_counter()
+                model = _model(params, k, iterations).fit(
+                    train, callback=(lambda done, total, t=task: bar.update(t, completed=done)) if bar else None)
+                if encoded is None or encoded_for != model.vocabulary_:
+                    encoded = HeldOut.from_tokens(heldout_tokens, model.vocabulary_)
+                    encoded_for = model.vocabulary_
+                perplexity = completion_perplexity(model.topic_word_, model.alpha_, encoded,
+                                                   iterations=params["fold_in_iterations"])
+                npmi, _ = npmi_coherence(model.topic_word_, encoded, params["coherence_top_n"])
+                selection["k"].append(k)
+                selection["perplexity"].append(perplexity)
+                selection["npmi"].append(npmi)
+                selection["seconds"].append(round(time.perf_counter() - t0, 3))
+        selection["n_scored_tokens"] = encoded.n_scored if encoded else 0
+        chosen = choose_k(selection["k"], selection["perplexity"], params["rule"], params.get("min_decrease", 0.0))
+    else:
+        chosen = grid[0]
+    selection["chosen_k"] = int(chosen)
+    selection["searched"] = bool(searched)
+
+    iterations = int(params["iterations"])
+    with progress() if show_progress else _null() as bar:
+        task = bar.add_task(f"{name} final K={chosen}", total=iterations) if bar else None
+        final = _model(params, chosen, iterations).fit(
+            corpus, callback=(lambda done, total: bar.update(task, completed=done)) if bar else None)
+    if show_progress:
+        console.print(f"{name}: K = {chosen} (grid {grid})")
+    return LevelFit(final, final.doc_topic_, selection)
+
+
+class _null:
+    """Stands in for a progress bar when none is wanted (``with ... as bar`` gives None)."""
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def group_rows(labels: np.ndarray) -> dict[int, np.ndarray]:
+    """{label: sorted row numbers} for an int label array."""
+    order = np.argsort(labels, kind="stable")
+    out: dict[int, np.ndarray] = {}
+    for label, rows in itertools.groupby(order, key=lambda i: int(labels[i])):
+        out[label] = np.fromiter(rows, dtype=np.int64)
+    return out

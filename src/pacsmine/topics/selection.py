@@ -1,0 +1,243 @@
+"""Choosing the number of topics: held-out perplexity by document completion, NPMI coherence.
+
+The estimate is computed here, from a fitted topic-word matrix alone, so that it is
+the same for every K and for every engine (tomotopy in the stage, gensim in the bench):
+
+1. Documents are split 80/20 *by patient* (no patient on both sides).
+2. Each held-out document's known tokens are cut into a first and a second half
+   (text order). Its topic mixture theta is folded in on the first half with the
+   topics fixed (EM on the mixture weights under the model's Dirichlet prior).
+3. Perplexity = exp(-sum log p(w | theta, phi) / N) over the second halves.
+
+Words the training documents never contained cannot be scored by any model and are
+dropped before the cut, identically for every K (they share the training set).
+
+Coherence is the mean NPMI of the top-N word pairs of each topic, counted as
+document co-occurrence over the held-out documents (a pair never seen together
+scores -1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "split_by_patient",
+    "HeldOut",
+    "completion_perplexity",
+    "npmi_coherence",
+    "k_grid",
+    "choose_k",
+]
+
+
+def split_by_patient(patient_ids: Sequence[str], heldout_fraction: float = 0.2, seed: int = 0) -> np.ndarray:
+    """Boolean mask (n_docs,): True for held-out documents, whole patients at a time.
+
+    Patients are shuffled with ``seed`` and taken until their documents reach
+    ``heldout_fraction`` of the corpus. With a single patient nothing is held out.
+    """
+    ids = np.asarray([str(p) for p in patient_ids], dtype=object)
+    n = len(ids)
+    mask = np.zeros(n, dtype=bool)
+    if n == 0:
+        return mask
+    patients, inverse, counts = np.unique(ids.astype(str), return_inverse=True, return_counts=True)
+    if len(patients) < 2:
+        return mask
+    order = np.random.default_rng(seed).permutation(len(patients))
+    target = heldout_fraction * n
+    taken = np.zeros(len(patients), dtype=bool)
+    total = 0
+    for p in order:
+        if total >= target:
+            break
+        # Never hold out every patient: the model needs something to train on.
+        if taken.sum() == len(patients) - 1:
+            break
+        taken[p] = True
+        total += counts[p]
+    mask[taken[inverse]] = True
+    return mask
+
+
+@dataclass
+class HeldOut:
+    """Held-out documents cut for document completion, encoded in one model's vocabulary.
+
+    ``first``/``second``: int64 word ids, concatenated over documents;
+    ``first_doc``/``second_doc``: the held-out document (0..n_docs-1) of each token;
+    ``docs``: per document the sorted unique word ids (for coherence).
+    """
+
+    first: np.ndarray
+    first_doc: np.ndarray
+    second: np.ndarray
+    second_doc: np.ndarray
+    docs: list[np.ndarray]
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.docs)
+
+    @property
+    def n_scored(self) -> int:
+        return int(len(self.second))
+
+    @classmethod
+    def from_tokens(cls, documents: Iterable[Sequence[str]], vocabulary: Sequence[str]) -> "HeldOut":
+        """Encode documents; those with fewer than two known tokens are left out."""
+        index = {w: i for i, w in enumerate(vocabulary)}
+        first, first_doc, second, second_doc, docs = [], [], [], [], []
+        for tokens in documents:
+            ids = [index[t] for t in tokens if t in index]
+            if len(ids) < 2:
+                continue
+            d = len(docs)
+            half = len(ids) // 2
+            first.extend(ids[:half])
+            first_doc.extend([d] * half)
+            second.extend(ids[half:])
+            second_doc.extend([d] * (len(ids) - half))
+            docs.append(np.unique(np.asarray(ids, dtype=np.int64)))
+        as_int = lambda xs: np.asarray(xs, dtype=np.int64)  # noqa: E731
+        return cls(as_int(first), as_int(first_doc), as_int(second), as_int(second_doc), docs)
+
+
+def fold_in(topic_word: np.ndarray, alpha: np.ndarray, words: np.ndarray, doc_of: np.ndarray,
+            n_docs: int, iterations: int = 30) -> np.ndarray:
+    """Topic mixtures (n_docs, K) of documents from their tokens, topics fixed.
+
+    EM on the mixture weights: responsibilities r_tk ∝ theta_dk phi_k,w_t, then
+    theta_dk ∝ sum_t r_tk + alpha_k (the posterior mean under the Dirichlet prior).
+    ``words``/``doc_of`` give each token's word id and document.
+    """
+    k = topic_word.shape[0]
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (k,))
+    theta = np.tile(alpha / alpha.sum(), (n_docs, 1))
+    if len(words) == 0:
+        return theta
+    phi_t = topic_word[:, words].T  # (T, K)
+    for _ in range(iterations):
+        r = theta[doc_of] * phi_t
+        r /= np.maximum(r.sum(axis=1, keepdims=True), 1e-300)
+        counts = np.zeros((n_docs, k))
+        np.add.at(counts, doc_of, r)
+        theta = counts + alpha
+        theta /= theta.sum(axis=1, keepdims=True)
+    return theta
+
+
+def completion_perplexity(topic_word: np.ndarray, alpha: np.ndarray | float, heldout: HeldOut,
+                          iterations: int = 30, chunk_docs: int = 2000) -> float:
+    """Held-out perplexity by document completion (lower is better).
+
+    ``topic_word``: (K, V) rows summing to 1, columns in the vocabulary ``heldout`` was
+    encoded with; ``alpha``: scalar or (K,) document-topic prior.
+    """
+    topic_word = np.asarray(topic_word, dtype=np.float64)
+    k = topic_word.shape[0]
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (k,)).copy()
+    if heldout.n_scored == 0:
+        return float("nan")
+    log_lik = 0.0
+    # Chunks of documents keep the (tokens x K) responsibilities small.
+    for lo in range(0, heldout.n_docs, chunk_docs):
+        hi = min(lo + chunk_docs, heldout.n_docs)
+        sel1 = (heldout.first_doc >= lo) & (heldout.first_doc < hi)
+        sel2 = (heldout.second_doc >= lo) & (heldout.second_doc < hi)
+        theta = fold_in(topic_word, alpha, heldout.first[sel1], heldout.first_doc[sel1] - lo, hi - lo, iterations)
+        words2, docs2 = heldout.second[sel2], heldout.second_doc[sel2] - lo
+        p = np.einsum("tk,kt->t", theta[docs2], topic_word[:, words2])
+        log_lik += float(np.log(np.maximum(p, 1e-300)).sum())
+    return math.exp(-log_lik / heldout.n_scored)
+
+
+def npmi_coherence(topic_word: np.ndarray, heldout: HeldOut, top_n: int = 10) -> tuple[float, np.ndarray]:
+    """Mean NPMI of each topic's top-``top_n`` word pairs over the held-out documents.
+
+    Returns (mean over topics, per-topic float64 array (K,)). NPMI(a, b) =
+    log(p(a,b) / p(a)p(b)) / -log p(a,b) with document frequencies; a pair never seen
+    together scores -1, a pair always together +1.
+    """
+    topic_word = np.asarray(topic_word)
+    k, v = topic_word.shape
+    n = heldout.n_docs
+    if n == 0:
+        return float("nan"), np.full(k, np.nan)
+    top = np.argsort(-topic_word, axis=1, kind="stable")[:, :top_n]
+    words = np.unique(top)
+    column = np.full(v, -1, dtype=np.int64)
+    column[words] = np.arange(len(words))
+    # Binary document x (top word) incidence, only for the words that matter.
+    incidence = np.zeros((n, len(words)), dtype=np.float32)
+    for d, ids in enumerate(heldout.docs):
+        cols = column[ids]
+        incidence[d, cols[cols >= 0]] = 1.0
+    joint = (incidence.T @ incidence) / n  # (W, W) document co-occurrence
+    single = np.diag(joint).astype(np.float64)
+    scores = np.empty(k)
+    for t in range(k):
+        cols = column[top[t]]
+        vals = []
+        for i in range(len(cols)):
+            for j in range(i + 1, len(cols)):
+                a, b = cols[i], cols[j]
+                pab = float(joint[a, b])
+                if pab <= 0.0:
+                    vals.append(-1.0)
+                elif pab >= 1.0:
+                    vals.append(1.0)
+                else:
+                    vals.append(math.log(pab / (single[a] * single[b])) / -math.log(pab))
+        scores[t] = float(np.mean(vals)) if vals else float("nan")
+    return float(np.nanmean(scores)) if np.isfinite(scores).any() else float("nan"), scores
+
+
+def k_grid(candidates: Sequence[int], n_docs: int, docs_per_topic: float, max_k: int | None = None) -> list[int]:
+    """The candidate topic counts a corpus of ``n_docs`` documents can support.
+
+    Keeps the configured candidates with K <= n_docs / docs_per_topic (and <= max_k),
+    so a 3,000-report demo does not search up to the paper's 1,000. At least the
+    smallest candidate (or 2, if that is still too many for the corpus) is kept.
+    """
+    limit = n_docs / max(docs_per_topic, 1e-9)
+    if max_k:
+        limit = min(limit, max_k)
+    grid = sorted({int(k) for k in candidates if 2 <= int(k) <= limit})
+    if not grid:
+        smallest = min(int(k) for k in candidates) if candidates else 2
+        grid = [max(2, min(smallest, int(limit)))] if n_docs >= 4 else []
+    return grid
+
+
+def choose_k(ks: Sequence[int], perplexities: Sequence[float], rule: str = "min_perplexity",
+             min_decrease: float = 0.02) -> int:
+    """The chosen K from a perplexity curve.
+
+    ``min_perplexity``: the K of lowest held-out perplexity (levels 1 and 2).
+    ``elbow``: the smallest K after which the relative decrease to the next grid point,
+    (P_i - P_{i+1}) / P_i, falls below ``min_decrease`` (level 3, where perplexity
+    keeps falling with K); the largest K if it never does.
+    """
+    ks = list(ks)
+    p = np.asarray(perplexities, dtype=np.float64)
+    if not ks:
+        raise ValueError("empty K grid")
+    finite = np.isfinite(p)
+    if not finite.any():
+        return int(ks[0])
+    if rule == "min_perplexity":
+        return int(ks[int(np.nanargmin(np.where(finite, p, np.inf)))])
+    if rule == "elbow":
+        for i in range(len(ks) - 1):
+            if not (finite[i] and finite[i + 1]):
+                continue
+            if (p[i] - p[i + 1]) / p[i] < min_decrease:
+                return int(ks[i])
+        return int(ks[-1])
+    raise ValueError(f"unknown K selection rule '{rule}' (min_perplexity or elbow)")

@@ -1,0 +1,114 @@
+"""Small synthetic corpora with a known topic structure, for tests and the speed bench.
+
+- :func:`lda_corpus` draws documents from a true LDA model (known topic-word matrix);
+- :func:`write_extract_stage` writes a finished *extract* stage into a workspace
+  (documents.parquet, key_images.parquet, 256x256 PNGs, manifest) whose reports come
+  from ``n_types`` case types, so the topics stage can run without ingest or NLP.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+__all__ = ["lda_corpus", "write_extract_stage"]
+
+
+def lda_corpus(n_docs: int, n_topics: int, vocab_size: int = 2000, doc_length: int = 80, alpha: float = 0.1,
+               eta: float = 0.05, seed: int = 0) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+    """Documents drawn from LDA. Returns (token lists, theta (n_docs, K), phi (K, V)).
+
+    Words are ``"w<id>"``; document lengths are Poisson(doc_length) (at least 2).
+    """
+    rng = np.random.default_rng(seed)
+    phi = rng.dirichlet(np.full(vocab_size, eta), size=n_topics)
+    theta = rng.dirichlet(np.full(n_topics, alpha), size=n_docs)
+    vocab = np.array([f"w{i}" for i in range(vocab_size)], dtype=object)
+    docs = []
+    for d in range(n_docs):
+        n = max(2, int(rng.poisson(doc_length)))
+        z = rng.choice(n_topics, size=n, p=theta[d])
+        # Sample each topic's words in one call: much faster than word by word.
+        words = np.empty(n, dtype=np.int64)
+        for k in np.unique(z):
+            at = np.flatnonzero(z == k)
+            words[at] = rng.choice(vocab_size, size=len(at), p=phi[k])
+        docs.append(vocab[words].tolist())
+    return docs, theta, phi
+
+
+def _case_words(n_types: int, words_per_type: int, rng: np.random.Generator) -> list[list[str]]:
+    return [[f"case{t}word{j}" for j in range(words_per_type)] for t in range(n_types)]
+
+
+def write_extract_stage(ws, n_reports: int = 300, n_types: int = 4, seed: int = 0, images_per_report: int = 2,
+                        words_per_report: int = 40) -> dict[str, Any]:
+    """Write a synthetic, finished extract stage into ``ws`` (a Workspace).
+
+    Each report has one case type (``case_type`` in the returned truth); its tokens mix
+    the type's own words (80 %) with shared words (20 %). Each report cites
+    ``images_per_report`` key images (PNG under ingest/images/), each with a sentence
+    context drawn the same way. Returns ``{"case_type": {accession: type}, ...}``.
+    """
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    type_words = _case_words(n_types, 25, rng)
+    shared = [f"common{j}" for j in range(30)]
+    accessions = [f"A{i:06d}" for i in range(n_reports)]
+    patients = [f"P{i // 2:05d}" for i in range(n_reports)]  # two studies per patient
+    types = rng.integers(0, n_types, size=n_reports)
+
+    def draw(t: int, n: int) -> list[str]:
+        own = rng.random(n) < 0.8
+        return [type_words[t][rng.integers(25)] if o else shared[rng.integers(30)] for o in own]
+
+    docs = [draw(int(t), words_per_report) for t in types]
+    shade = {t: int(40 + 200 * t / max(1, n_types - 1)) for t in range(n_types)}
+    rows: dict[str, list] = {k: [] for k in ("image_id", "accession", "patient_id", "series", "instance", "png",
+                                             "sentence_index", "sentence", "prev_sentence", "next_sentence", "tokens")}
+    for acc, pid, t in zip(accessions, patients, types):
+        for j in range(images_per_report):
+            rel = f"ingest/images/{acc}/1_{j + 1}.png"
+            path = ws.root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.full((256, 256), shade[int(t)], dtype=np.uint8)).save(path)
+            tokens = draw(int(t), 12)
+            rows["image_id"].append(f"{acc}/1/{j + 1}")
+            rows["accession"].append(acc)
+            rows["patient_id"].append(pid)
+            rows["series"].append(1)
+            rows["instance"].append(j + 1)
+            rows["png"].append(rel)
+            rows["sentence_index"].append(j)
+            rows["sentence"].append(" ".join(tokens[4:8]) + f" (image {j + 1})")
+            rows["prev_sentence"].append(None if j == 0 else " ".join(tokens[:4]))
+            rows["next_sentence"].append(" ".join(tokens[8:]))
+            rows["tokens"].append(tokens)
+    documents = pa.table({
+        "accession": pa.array(accessions, pa.string()),
+        "patient_id": pa.array(patients, pa.string()),
+        "modality": pa.array(["CT"] * n_reports, pa.string()),
+        "tokens": pa.array(docs, pa.list_(pa.string())),
+        "n_tokens": pa.array([len(d) for d in docs], pa.int32()),
+    })
+    key_images = pa.table({
+        **{k: pa.array(rows[k], pa.string()) for k in ("image_id", "accession", "patient_id", "png", "sentence",
+                                                       "prev_sentence", "next_sentence")},
+        "series": pa.array(rows["series"], pa.int32()),
+        "instance": pa.array(rows["instance"], pa.int32()),
+        "sentence_index": pa.array(rows["sentence_index"], pa.int32()),
+        "tokens": pa.array(rows["tokens"], pa.list_(pa.string())),
+    })
+
+    def body(ctx):
+        ctx.write_parquet("documents.parquet", documents)
+        ctx.write_parquet("key_images.parquet", key_images)
+        return {"documents": n_reports, "synthetic": True}
+
+    ws.run_stage("extract", {"synthetic": {"n_reports": n_reports, "n_types": n_types, "seed": seed}}, {}, body,
+                 force=True)
+    return {"case_type": {a: f"type{int(t)}" for a, t in zip(accessions, types)}, "n_types": n_types}
