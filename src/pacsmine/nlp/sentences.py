@@ -1,0 +1,151 @@
+"""A sentence splitter made for radiology reports.
+
+Candidate boundaries are sentence punctuation (``. ! ?``, with closing quotes or
+brackets) followed by white space, and line breaks. A candidate is *not* a
+boundary when
+
+* the period closes an abbreviation of ``rules/abbreviations.txt`` ("e.g.",
+  "approx.", "Dr.", "ser.", "img.", "no.", month names);
+* the next word starts in lower case ("2 cc/s. then ...", "etc. and");
+* the text before it in the sentence is only a list marker ("1." of "1. No pneumonia.");
+* it is a single line break inside wrapped text: the next line starts in lower case,
+  or the line ends with a comma, hyphen, slash or open parenthesis.
+
+Decimals ("2.5 mm"), dates ("12.05.2013", "11/16/2023") and rates ("2 cc/s") never
+split, because a boundary needs white space after the period. A blank line always
+ends a sentence; section headers and organ sub-headers do too (the splitter runs
+inside :mod:`sections` segments). A sentence that is only a parenthesised key-image
+reference ("(Series 3, image 45).") joins the sentence before it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from .sections import SectionSplitter
+
+__all__ = ["Sentence", "SentenceSplitter", "split_report"]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence: 0-based ``index`` in its report, canonical ``section`` (or None),
+    ``text`` (stripped), ``start``/``end`` character offsets in the report text."""
+
+    index: int
+    section: str | None
+    text: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _abbreviations() -> frozenset[str]:
+    text = resources.files("pacsmine.nlp").joinpath("rules/abbreviations.txt").read_text("utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+_CANDIDATE = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)|\n[ \t]*\n\s*|\n")
+_LIST_MARKER = re.compile(r"\s*(?:\(?\d{1,2}[.)]|[a-z][.)]|[-*\u2022])\s*$", re.IGNORECASE)
+_WRAP_END = re.compile(r"[,\-/(&]\s*$|\b(?:and|or|of|the|with|to|in|a|an)\s*$", re.IGNORECASE)
+_REFERENCE_ONLY = re.compile(
+    r"^\(\s*(?:(?:se|ser|series|im|img|image|images)\b\.?[^()]*|\d{1,4}\s?[:;]\s?\d[^()]*)\)\.?$",
+    re.IGNORECASE,
+)
+
+
+class SentenceSplitter:
+    """Splits report text into sentences (see the module docstring for the rules)."""
+
+    def __init__(self, newline_is_boundary: bool = True, merge_reference_only: bool = True):
+        self.newline_is_boundary = newline_is_boundary
+        self.merge_reference_only = merge_reference_only
+        self.abbreviations_ = _abbreviations()
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "SentenceSplitter":
+        """Build from ``config["extract"]["sentences"]``."""
+        return cls(**config)
+
+    def spans(self, text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+        """``(start, end)`` offsets of the sentences of ``text[start:end]``, stripped of
+        surrounding white space, in order."""
+        end = len(text) if end is None else end
+        out: list[tuple[int, int]] = []
+        sent_start = start
+        abbreviations = self.abbreviations_
+        for m in _CANDIDATE.finditer(text, start, end):
+            mark = m.group()
+            p, q = m.span()
+            if mark[0] == "\n":
+                if "\n" not in mark[1:] and not self._line_break_ends(text, sent_start, p, q, end):
+                    continue
+                cut = p
+            else:
+                # Next visible character: lower case means the sentence goes on.
+                nxt = q
+                while nxt < end and text[nxt] in " \t\r\n":
+                    nxt += 1
+                if nxt < end and text[nxt].islower():
+                    continue
+                if mark[0] == ".":
+                    word_start = text.rfind(" ", sent_start, p) + 1
+                    word_start = max(word_start, text.rfind("\n", sent_start, p) + 1, sent_start)
+                    word = text[word_start:p].lstrip("([\"'").lower()
+                    if word in abbreviations or word.rstrip(".") in abbreviations:
+                        continue
+                    if _LIST_MARKER.match(text[sent_start : p + 1]):
+                        continue  # "1." of a numbered list belongs to its item
+                cut = q
+            if text[sent_start:cut].strip():
+                out.append(_strip(text, sent_start, cut))
+            sent_start = q
+        if text[sent_start:end].strip():
+            out.append(_strip(text, sent_start, end))
+        if self.merge_reference_only and len(out) > 1:
+            merged = [out[0]]
+            for s, e in out[1:]:
+                if _REFERENCE_ONLY.match(text[s:e]):
+                    merged[-1] = (merged[-1][0], e)
+                else:
+                    merged.append((s, e))
+            out = merged
+        return out
+
+    def _line_break_ends(self, text: str, sent_start: int, p: int, q: int, end: int) -> bool:
+        if not self.newline_is_boundary:
+            return False
+        nxt = q
+        while nxt < end and text[nxt] in " \t":
+            nxt += 1
+        if nxt >= end:
+            return True
+        if text[nxt].islower():
+            return False
+        line_start = text.rfind("\n", sent_start, p) + 1
+        return not _WRAP_END.search(text[max(line_start, sent_start, p - 40) : p])
+
+    def split(self, text: str) -> list[str]:
+        """The sentences of ``text`` as strings."""
+        return [text[s:e] for s, e in self.spans(text)]
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def split_report(text: str, sections: SectionSplitter, splitter: SentenceSplitter) -> list[Sentence]:
+    """Sections, then sentences inside each segment: the report's :class:`Sentence` list."""
+    out: list[Sentence] = []
+    for seg in sections.split(text):
+        for s, e in splitter.spans(text, seg.start, seg.end):
+            out.append(Sentence(len(out), seg.section, text[s:e], s, e))
+    return out
