@@ -1,0 +1,95 @@
+import math
+
+import numpy as np
+import pytest
+
+from pacsmine.topics.selection import (
+    HeldOut,
+    choose_k,
+    completion_perplexity,
+    fold_in,
+    k_grid,
+    npmi_coherence,
+    split_by_patient,
+)
+from pacsmine.topics.synthetic import lda_corpus
+
+
+def test_split_keeps_each_patient_on_one_side():
+    patients = [f"p{i // 3}" for i in range(300)]  # three studies per patient
+    mask = split_by_patient(patients, 0.2, seed=3)
+    held = {p for p, m in zip(patients, mask) if m}
+    kept = {p for p, m in zip(patients, mask) if not m}
+    assert held and kept and not held & kept
+    assert 0.18 <= mask.mean() <= 0.25
+    assert (split_by_patient(patients, 0.2, seed=3) == mask).all()
+
+
+def test_split_of_one_patient_holds_nothing_out():
+    assert not split_by_patient(["p"] * 5, 0.2).any()
+
+
+def test_heldout_cuts_documents_in_text_order_and_drops_unknown_words():
+    held = HeldOut.from_tokens([["a", "zz", "b", "c", "a"], ["b"], ["c", "a"]], ["a", "b", "c"])
+    assert held.n_docs == 2  # ["b"] has fewer than two known tokens
+    # doc 0 known ids [0,1,2,0]: first half [0,1], second [2,0]; doc 1 [2,0]: [2] / [0]
+    assert held.first.tolist() == [0, 1, 2] and held.first_doc.tolist() == [0, 0, 1]
+    assert held.second.tolist() == [2, 0, 0] and held.second_doc.tolist() == [0, 0, 1]
+
+
+def test_uniform_topics_have_perplexity_equal_to_vocabulary_size():
+    vocab = [f"w{i}" for i in range(50)]
+    rng = np.random.default_rng(0)
+    docs = [list(rng.choice(vocab, size=20)) for _ in range(10)]
+    held = HeldOut.from_tokens(docs, vocab)
+    phi = np.full((3, 50), 1 / 50)
+    assert completion_perplexity(phi, 0.1, held) == pytest.approx(50.0)
+
+
+def test_fold_in_recovers_the_mixture_of_separated_topics():
+    phi = np.array([[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]]) + 1e-9
+    phi /= phi.sum(axis=1, keepdims=True)
+    words = np.array([0, 1, 0, 2, 3, 2, 3, 3])  # doc 0: three of topic 0, doc 1: all topic 1 ... see doc_of
+    doc_of = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    theta = fold_in(phi, np.array([0.01, 0.01]), words, doc_of, 2, iterations=50)
+    assert theta[0, 0] == pytest.approx(0.75, abs=0.01)
+    assert theta[1, 1] == pytest.approx(1.0, abs=0.01)
+
+
+def test_true_model_beats_a_wrong_one_on_held_out_documents():
+    docs, _, phi = lda_corpus(200, 4, vocab_size=200, doc_length=60, seed=1)
+    vocab = [f"w{i}" for i in range(200)]
+    held = HeldOut.from_tokens(docs, vocab)
+    rng = np.random.default_rng(5)
+    wrong = rng.dirichlet(np.full(200, 0.05), size=4)
+    assert completion_perplexity(phi, 0.1, held) < 0.5 * completion_perplexity(wrong, 0.1, held)
+
+
+def test_npmi_matches_hand_computation():
+    held = HeldOut(np.zeros(0, int), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int),
+                   [np.array([0, 1]), np.array([0]), np.array([2])])
+    # topic 0's top words a, b: p(a) = 2/3, p(b) = 1/3, p(a,b) = 1/3 -> log(1.5) / log(3)
+    # topic 1's top words b, c never occur together -> -1
+    phi = np.array([[0.6, 0.3, 0.1], [0.1, 0.45, 0.45]])
+    mean, per_topic = npmi_coherence(phi, held, top_n=2)
+    assert per_topic[0] == pytest.approx(math.log(1.5) / math.log(3))
+    assert per_topic[1] == -1.0
+    assert mean == pytest.approx((per_topic[0] - 1) / 2)
+
+
+def test_k_grid_scales_with_the_corpus():
+    candidates = [10, 20, 40, 80, 1000]
+    assert k_grid(candidates, 3000, 40) == [10, 20, 40]
+    assert k_grid(candidates, 780_000, 40, max_k=100) == [10, 20, 40, 80]
+    assert k_grid(candidates, 100, 40) == [2]  # too small for any candidate: still a model
+    assert k_grid(candidates, 2, 40) == []
+
+
+def test_choose_k_rules():
+    ks = [10, 20, 40, 80]
+    assert choose_k(ks, [30.0, 25.0, 26.0, 28.0]) == 20
+    # relative decreases 0.2, 0.05, 0.01: first below 0.03 is after K = 40
+    assert choose_k(ks, [100.0, 80.0, 76.0, 75.24], "elbow", 0.03) == 40
+    assert choose_k(ks, [100.0, 50.0, 25.0, 12.0], "elbow", 0.03) == 80
+    with pytest.raises(ValueError):
+        choose_k(ks, [1, 2, 3, 4], "best")
