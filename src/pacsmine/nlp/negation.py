@@ -22,7 +22,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-__all__ = ["ConText", "Trigger", "score_mentions", "binary_scores", "DEFAULT_TERMINATORS"]
+__all__ = ["ConText", "Trigger", "score_mentions", "binary_scores", "DEFAULT_TERMINATORS",
+           "split_sentences_simple", "read_ct_findings", "read_iu_reports",
+           "evaluate_ct_findings", "evaluate_iu_xray"]
 
 CATEGORIES = ("negation", "uncertainty", "historical")
 _FLAG = {"negation": "negated", "uncertainty": "uncertain", "historical": "historical"}
@@ -253,4 +255,209 @@ def score_mentions(terms, sentences, truth_mentions) -> dict:
         fp = sum(1 for p, t in pairs if p[flag] and t["status"] != status)
         fn = sum(1 for p, t in pairs if not p[flag] and t["status"] == status)
         out[name] = binary_scores(tp, fp, fn)
+    return out
+
+
+# ------------------------------------------------------------ measurement on real text
+#
+# Two public sets give real radiology text with hand-made labels (see docs/terms.md):
+# ../shared/data/ct_findings (140 chest CT FINDINGS sections, presence absent/present per
+# finding) and ../shared/data/iu_xray (3,851 chest X-ray reports with hand-coded Problems).
+# Each is scored twice: with the finding's own words located in the text (an oracle span:
+# this measures the ConText rules alone) and end to end with the Disease Ontology matcher.
+
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+# A line break inside a sentence (hard-wrapped text) is a space, unless a header follows.
+_SOFT_BREAK = re.compile(r"(?<![.!?:\n])[ \t]*\n(?![ \t]*\n)(?![ \t]*[A-Z][A-Za-z/&, -]*:)")
+
+
+def split_sentences_simple(text: str) -> list[str]:
+    """Sentences of real report text, split at ". " and at line breaks that end a
+    sentence or precede a "HEADER:" (enough for scoring; the pipeline has its own splitter)."""
+    text = _SOFT_BREAK.sub(" ", text or "")
+    return [s.strip() for s in _SENTENCE_SPLIT.split(text) if s and s.strip()]
+
+
+def read_ct_findings(folder: str | Path):
+    """Yield ``{"report", "text", "findings": [(finding name, "absent"|"present"), ...]}`` per
+    ``*.md`` file. A finding listed without a presence line is described (location, size),
+    so it counts as present; misspelt values ("absnet", "prsent") are read by their start."""
+    link = re.compile(r"^- \[([^\]]+)\]")
+    bare = re.compile(r"^- ([^\[\\(]+)")
+    for path in sorted(Path(folder).glob("*.md")):
+        raw = path.read_text("utf-8")
+        if "```text" not in raw:
+            continue
+        text = raw.split("```text", 1)[1].split("```", 1)[0]
+        section = re.split(r"^## Extracted Findings\s*$", raw, flags=re.IGNORECASE | re.MULTILINE)
+        body = section[1] if len(section) > 1 else ""
+        body = re.split(r"^## ", body, flags=re.MULTILINE)[0]
+        findings: list[list[str]] = []
+        for line in body.splitlines():
+            m = link.match(line) or bare.match(line)
+            if m:
+                findings.append([m.group(1).strip(), "present"])
+                continue
+            p = re.match(r"^\s*-?\s*presence:\s*(\w+)", line)
+            if p and findings:
+                value = p.group(1).lower()
+                if value.startswith("ab"):
+                    findings[-1][1] = "absent"
+                elif value.startswith(("pr", "pre")):
+                    findings[-1][1] = "present"
+                else:
+                    findings[-1][1] = ""  # not a presence value: leave the finding out
+        yield {"report": path.stem, "text": text,
+               "findings": [(f, s) for f, s in findings if s]}
+
+
+def read_iu_reports(csv_path: str | Path):
+    """Yield ``{"report", "text" (findings + impression), "problems": set of lower-case
+    Problems headings, "mesh": list of MeSH strings, "normal": bool}`` per row with text."""
+    import csv
+
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            text = " ".join(x for x in (row.get("findings", ""), row.get("impression", "")) if x)
+            if not text.strip():
+                continue
+            problems = {p.strip().lower() for p in (row.get("Problems") or "").split(";") if p.strip()}
+            yield {
+                "report": row.get("uid", ""),
+                "text": text,
+                "problems": problems - {"normal"},
+                "mesh": [m.strip() for m in (row.get("MeSH") or "").split(";") if m.strip() and m.strip().lower() != "normal"],
+                "normal": problems == {"normal"},
+            }
+
+
+def _locate(normaliser, phrase: str, sentences: Sequence[str]) -> list[tuple[str, int, int]]:
+    """Every occurrence of ``phrase``'s word keys, contiguous, in ``sentences``:
+    ``[(sentence, start, end), ...]``."""
+    from .terms import tokenize
+
+    target = [normaliser(t) for t, _, _ in tokenize(phrase)]
+    if not target:
+        return []
+    out = []
+    for sentence in sentences:
+        tokens = tokenize(sentence)
+        keys = [normaliser(t) for t, _, _ in tokens]
+        for i in range(len(keys) - len(target) + 1):
+            if keys[i : i + len(target)] == target:
+                out.append((sentence, tokens[i][1], tokens[i + len(target) - 1][2]))
+    return out
+
+
+def _score_items(items: list[tuple[bool, bool, bool]]) -> dict:
+    """``items``: (truly absent, predicted absent, predicted present) -> ``negation``
+    (positive = absent) and ``present`` (positive = present) scores."""
+    neg = (sum(1 for t, a, _ in items if t and a), sum(1 for t, a, _ in items if not t and a),
+           sum(1 for t, a, _ in items if t and not a))
+    pos = (sum(1 for t, _, p in items if not t and p), sum(1 for t, _, p in items if t and p),
+           sum(1 for t, _, p in items if not t and not p))
+    return {"negation": binary_scores(*neg), "present": binary_scores(*pos), "n": len(items)}
+
+
+def _report_prediction(occurrences, assertion) -> tuple[bool, bool]:
+    """(absent, present) of one finding in one report: absent when every mention is
+    negated; present when some mention is neither negated nor uncertain."""
+    flags = [assertion.assert_span(s, a, b) for s, a, b in occurrences]
+    absent = all(f["negated"] for f in flags)
+    present = any(not f["negated"] and not f.get("uncertain", False) for f in flags)
+    return absent, present
+
+
+def evaluate_ct_findings(folder: str | Path, assertion, annotator=None) -> dict:
+    """Negation on ../shared/data/ct_findings.
+
+    ``assertion`` is the method under test: an object with ``assert_span(sentence, start,
+    end) -> {"negated": bool, "uncertain": bool, ...}`` such as :class:`ConText`. *Oracle*:
+    each labelled finding whose words occur in the report is predicted absent when every
+    occurrence is negated, present when one occurrence is neither negated nor uncertain;
+    findings whose words do not occur are counted in ``not_located``. *End to
+    end* (with ``annotator``, a fitted :class:`TermAnnotator`): findings whose name is one
+    DO term are looked up by DOID among the report's mentions.
+    """
+    from .terms import Normaliser
+
+    norm = annotator.normaliser_ if annotator is not None else Normaliser()
+    oracle, e2e = [], []
+    not_located = not_in_do = missed = 0
+    for report in read_ct_findings(folder):
+        sentences = split_sentences_simple(report["text"])
+        mentions = None
+        for finding, presence in report["findings"]:
+            occurrences = _locate(norm, finding, sentences)
+            if occurrences:
+                oracle.append((presence == "absent", *_report_prediction(occurrences, assertion)))
+            else:
+                not_located += 1
+            if annotator is None:
+                continue
+            names = annotator.match(finding)
+            if len(names) != 1:
+                not_in_do += 1
+                continue
+            if mentions is None:
+                mentions = [(s, m) for s in sentences for m in annotator.match(s)]
+            hits = [(s, m.start, m.end) for s, m in mentions if m.doid == names[0].doid]
+            if not hits:
+                missed += 1
+                continue
+            e2e.append((presence == "absent", *_report_prediction(hits, assertion)))
+    out = {"oracle": _score_items(oracle) | {"not_located": not_located}}
+    if annotator is not None:
+        out["ontology"] = _score_items(e2e) | {"finding_not_a_do_term": not_in_do, "not_found_in_text": missed}
+    return out
+
+
+def _headings() -> dict[str, list[str]]:
+    text = resources.files("pacsmine.nlp").joinpath("rules", "terms_eval_iu.toml").read_text("utf-8")
+    return tomllib.loads(text)["headings"]
+
+
+def evaluate_iu_xray(csv_path: str | Path, assertion, annotator=None) -> dict:
+    """Negation on ../shared/data/iu_xray/indiana_reports.csv (findings + impression).
+
+    *Oracle*: for each finding heading of ``rules/terms_eval_iu.toml`` whose surface words
+    occur in a report, the truth is present when the report's Problems list the heading and
+    absent otherwise (a report coded "normal" has every finding absent); headings sharing a
+    surface word count as listed together. Predicted absent when every occurrence is
+    negated, present when one occurrence is neither negated nor uncertain. *End to end* (with ``annotator``): each DO concept
+    found in the text is true-present when the Problems/MeSH strings (also read inverted,
+    "Hernia, Hiatal" -> "Hiatal Hernia") name the same DOID, else true-absent.
+    """
+    from .terms import Normaliser
+
+    norm = annotator.normaliser_ if annotator is not None else Normaliser()
+    headings = _headings()
+    # Headings that share a surface word ("granuloma" in "calcified granuloma") count as one
+    # finding: a report coded "Calcified Granuloma" does mention a granuloma.
+    words = {h: {w for s in v for w in s.split()} for h, v in headings.items()}
+    related = {h: {g for g in headings if words[h] & words[g]} for h in headings}
+    oracle, e2e = [], []
+    for report in read_iu_reports(csv_path):
+        sentences = split_sentences_simple(report["text"])
+        for heading, surfaces in headings.items():
+            occurrences = [o for s in surfaces for o in _locate(norm, s, sentences)]
+            if occurrences:
+                listed = bool(related[heading] & report["problems"])
+                oracle.append((not listed, *_report_prediction(occurrences, assertion)))
+        if annotator is None:
+            continue
+        listed: set[str] = set()
+        for item in list(report["problems"]) + report["mesh"]:
+            head = item.split("/")[0]
+            variants = [head, " ".join(reversed([p.strip() for p in head.split(",")]))]
+            listed |= {m.doid for v in variants for m in annotator.match(v)}
+        found: dict[str, list] = {}
+        for s in sentences:
+            for m in annotator.match(s):
+                found.setdefault(m.doid, []).append((s, m.start, m.end))
+        for doid, hits in found.items():
+            e2e.append((doid not in listed, *_report_prediction(hits, assertion)))
+    out = {"oracle": _score_items(oracle)}
+    if annotator is not None:
+        out["ontology"] = _score_items(e2e)
     return out
