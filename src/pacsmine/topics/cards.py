@@ -82,7 +82,8 @@ def montage(paths: Sequence[str | Path], columns: int = 4, tile: int = 128) -> n
                 arr = np.asarray(img.convert("L").resize((tile, tile)))
         except (OSError, ValueError):
             continue
-        canvas[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile] = arr
+        # A 2-pixel black border keeps neighbouring images apart.
+        canvas[r * tile + 2:(r + 1) * tile - 2, c * tile + 2:(c + 1) * tile - 2] = arr[2:-2, 2:-2]
     return canvas
 
 

@@ -1,0 +1,54 @@
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pacsmine.topics.lda import ParquetCorpus
+from pacsmine.topics.levels import fit_level, group_rows, level_params
+from pacsmine.topics.selection import choose_k
+from pacsmine.topics.synthetic import lda_corpus
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    docs, _, _ = lda_corpus(160, 3, vocab_size=100, doc_length=40, alpha=0.05, seed=3)
+    path = tmp_path / "docs.parquet"
+    pq.write_table(pa.table({"tokens": pa.array(docs, pa.list_(pa.string()))}), path)
+    return ParquetCorpus(path), [f"p{i // 2}" for i in range(160)]
+
+
+def _params(config, **level):
+    base = dict(config["topics"]["level1"], k_grid=[2, 3, 6], docs_per_topic=10, selection_iterations=40,
+                iterations=40)
+    base.update(level)
+    return level_params(dict(config["topics"], workers=1), base)
+
+
+def test_level_params_let_a_level_override_the_shared_priors(config):
+    params = level_params(config["topics"], dict(config["topics"]["level3"], alpha=0.5))
+    assert params["alpha"] == 0.5 and params["eta"] == config["topics"]["eta"]
+    assert params["rule"] == "elbow"
+
+
+def test_fit_level_searches_the_grid_then_fits_every_document(config, corpus):
+    docs, patients = corpus
+    fit = fit_level(docs, patients, _params(config), "level1", show_progress=False)
+    sel = fit.selection
+    assert sel["searched"] and sel["k"] == [2, 3, 6]
+    assert sel["n_train"] + sel["n_heldout"] == 160 and sel["n_heldout"] > 0
+    assert all(np.isfinite(sel["perplexity"])) and all(-1 <= c <= 1 for c in sel["npmi"])
+    assert sel["chosen_k"] == choose_k(sel["k"], sel["perplexity"])
+    assert fit.model.k_ == sel["chosen_k"] and fit.theta.shape == (160, sel["chosen_k"])
+    # Two topics explain three true ones worse than three do.
+    assert sel["perplexity"][0] > sel["perplexity"][1]
+
+
+def test_fit_level_with_a_single_candidate_does_not_search(config, corpus):
+    docs, patients = corpus
+    fit = fit_level(docs, patients, _params(config, k_grid=[4]), "level2/0", show_progress=False)
+    assert not fit.selection["searched"] and fit.selection["chosen_k"] == 4 and fit.selection["k"] == []
+
+
+def test_group_rows():
+    groups = group_rows(np.array([2, 0, 2, 1, 0]))
+    assert {k: v.tolist() for k, v in groups.items()} == {0: [1, 4], 1: [3], 2: [0, 2]}
