@@ -2,7 +2,7 @@
 
 - :func:`lda_corpus` draws documents from a true LDA model (known topic-word matrix);
 - :func:`write_extract_stage` writes a finished *extract* stage into a workspace
-  (documents.parquet, key_images.parquet, 256x256 PNGs, manifest) whose reports come
+  (documents.parquet, key_images.parquet, vocabulary.parquet, 256x256 PNGs, manifest) whose reports come
   from ``n_types`` case types, so the topics stage can run without ingest or NLP.
 """
 
@@ -40,8 +40,19 @@ def lda_corpus(n_docs: int, n_topics: int, vocab_size: int = 2000, doc_length: i
     return docs, theta, phi
 
 
-def _case_words(n_types: int, words_per_type: int, rng: np.random.Generator) -> list[list[str]]:
-    return [[f"case{t}word{j}" for j in range(words_per_type)] for t in range(n_types)]
+def _letters(i: int) -> str:
+    """0 -> "a", 25 -> "z", 26 -> "ba": numbers as letters, so the words survive the
+    extract tokenizer's default pattern (letters or digits, never both)."""
+    out = ""
+    while True:
+        i, r = divmod(i, 26)
+        out = chr(97 + r) + out
+        if i == 0:
+            return out
+
+
+def _case_words(n_types: int, words_per_type: int) -> list[list[str]]:
+    return [[f"case{_letters(t)}word{_letters(j)}" for j in range(words_per_type)] for t in range(n_types)]
 
 
 def write_extract_stage(ws, n_reports: int = 300, n_types: int = 4, seed: int = 0, images_per_report: int = 2,
@@ -56,8 +67,8 @@ def write_extract_stage(ws, n_reports: int = 300, n_types: int = 4, seed: int = 
     from PIL import Image
 
     rng = np.random.default_rng(seed)
-    type_words = _case_words(n_types, 25, rng)
-    shared = [f"common{j}" for j in range(30)]
+    type_words = _case_words(n_types, 25)
+    shared = [f"common{_letters(j)}" for j in range(30)]
     accessions = [f"A{i:06d}" for i in range(n_reports)]
     patients = [f"P{i // 2:05d}" for i in range(n_reports)]  # two studies per patient
     types = rng.integers(0, n_types, size=n_reports)
@@ -104,7 +115,21 @@ def write_extract_stage(ws, n_reports: int = 300, n_types: int = 4, seed: int = 
         "tokens": pa.array(rows["tokens"], pa.list_(pa.string())),
     })
 
+    doc_freq: dict[str, int] = {}
+    for d in docs:
+        for w in set(d):
+            doc_freq[w] = doc_freq.get(w, 0) + 1
+    terms = sorted(doc_freq, key=lambda t: (-doc_freq[t], t))
+    vocabulary = pa.table({
+        "term": pa.array(terms, pa.string()),
+        "doc_freq": pa.array([doc_freq[t] for t in terms], pa.int64()),
+        "term_freq": pa.array([doc_freq[t] for t in terms], pa.int64()),
+        "kept": pa.array([True] * len(terms), pa.bool_()),
+        "reason": pa.array([None] * len(terms), pa.string()),
+    })
+
     def body(ctx):
+        ctx.write_parquet("vocabulary.parquet", vocabulary)
         ctx.write_parquet("documents.parquet", documents)
         ctx.write_parquet("key_images.parquet", key_images)
         return {"documents": n_reports, "synthetic": True}

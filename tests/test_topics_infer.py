@@ -1,0 +1,86 @@
+import io
+import json
+from collections import Counter
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pacsmine.config import load_config
+from pacsmine.topics import infer_reports, run_topics
+from pacsmine.topics.infer import TopicLabeller, label_reports, read_reports
+from pacsmine.topics.synthetic import write_extract_stage
+from pacsmine.workspace import Workspace
+
+SMALL = [
+    "topics.workers=1", "topics.infer_iterations=50",
+    "topics.level1.k_grid=[3]", "topics.level1.iterations=60",
+    "topics.level2.min_docs=40", "topics.level2.k_grid=[2]", "topics.level2.iterations=30",
+    "topics.level3.k_grid=[3]", "topics.level3.iterations=30", "topics.cards.levels=[]",
+]
+
+
+@pytest.fixture(scope="module")
+def mined(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ws")
+    ws = Workspace(root)
+    truth = write_extract_stage(ws, n_reports=150, n_types=3, seed=11, images_per_report=1)
+    config = load_config(overrides=SMALL)
+    run_topics(ws, config)
+    docs = pq.read_table(root / "extract" / "documents.parquet").to_pylist()
+    labels = pq.read_table(root / "topics/level1/doc_topics.parquet").column("topic").to_pylist()
+    # The level-1 topic that holds most reports of each true case type.
+    by_type: dict[str, Counter] = {}
+    for d, label in zip(docs, labels):
+        by_type.setdefault(truth["case_type"][d["accession"]], Counter())[label] += 1
+    topic_of_type = {t: c.most_common(1)[0][0] for t, c in by_type.items()}
+    return ws, config, truth, docs, topic_of_type
+
+
+def test_read_reports_from_each_format(tmp_path):
+    (tmp_path / "r.csv").write_text("accession,text\nA1,liver lesion\nA2,\"lung, nodule\"\n")
+    (tmp_path / "r.jsonl").write_text('{"accession": "A1", "text": "liver"}\n\n{"text": "lung"}\n')
+    pq.write_table(pa.table({"text": ["a b", "c"]}), tmp_path / "r.parquet")
+    assert list(read_reports(tmp_path / "r.csv")) == [("A1", "liver lesion"), ("A2", "lung, nodule")]
+    assert list(read_reports(tmp_path / "r.jsonl")) == [("A1", "liver"), (None, "lung")]
+    assert list(read_reports(tmp_path / "r.parquet")) == [(None, "a b"), (None, "c")]
+    (tmp_path / "bad.csv").write_text("accession,body\nA1,x\n")
+    with pytest.raises(ValueError):
+        list(read_reports(tmp_path / "bad.csv"))
+
+
+def test_labeller_gives_new_reports_the_topic_of_their_case(mined):
+    ws, _, truth, docs, topic_of_type = mined
+    labeller = TopicLabeller(ws.stage_dir("topics"), workers=1, infer_iterations=50)
+    sample = docs[:30]
+    out = io.StringIO()
+    n = label_reports(labeller, [(d["accession"], " ".join(d["tokens"])) for d in sample], str.split, out, batch_size=7)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert n == 30 and [r["accession"] for r in rows] == [d["accession"] for d in sample]
+    hits = sum(r["level1"] == topic_of_type[truth["case_type"][r["accession"]]] for r in rows)
+    assert hits >= 27
+    for r in rows:
+        assert len(r["level1_theta"]) == 3 and abs(sum(r["level1_theta"]) - 1) < 1e-3
+        assert r["level2"].split(".")[0] == r["level1"]
+        split = (ws.root / "topics/level2" / r["level1"] / "model.bin").exists()
+        assert split or r["level2"] == r["level1"] + ".0"
+
+
+def test_infer_reports_tokenises_like_extract(mined, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("pacsmine.nlp.tokens", reason="the extract tokenizer (NLP part A) is not available")
+    ws, config, truth, docs, topic_of_type = mined
+    # Written as prose: upper case and punctuation, which the extract tokenizer removes.
+    sample = docs[30:40]
+    reports = tmp_path / "new.jsonl"
+    reports.write_text("".join(json.dumps({"accession": d["accession"], "text": ", ".join(d["tokens"]).upper() + "."})
+                               + "\n" for d in sample))
+    output = tmp_path / "labels.jsonl"
+    infer_reports(ws, config, reports, output)
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert len(rows) == 10
+    assert sum(r["level1"] == topic_of_type[truth["case_type"][r["accession"]]] for r in rows) >= 9
+    # "-": one report per line on stdin, JSON lines on stdout
+    monkeypatch.setattr("sys.stdin", io.StringIO(" ".join(sample[0]["tokens"]) + "\n\n"))
+    infer_reports(ws, config, "-", None)
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(printed) == 1 and printed[0]["accession"] is None and printed[0]["level1"] == rows[0]["level1"]
