@@ -60,8 +60,12 @@ class Tokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         """Tokens of ``text``: words and numbers of at least ``min_length`` characters."""
+        return self.filter(self.words(text))
+
+    def filter(self, words: list[str]) -> list[str]:
+        """The per-document rules after :meth:`words`: length, then optional stemming."""
         n = self.min_length
-        tokens = [t for t in self.words(text) if len(t) >= n]
+        tokens = [t for t in words if len(t) >= n]
         if self.stem:
             tokens = [self._stem(t) for t in tokens]
         return tokens

@@ -1,0 +1,397 @@
+"""The ``extract`` stage: reports -> sentences, key-image references, key images,
+disease terms, bigrams, documents, vocabulary and corpus statistics.
+
+Streamed and parallel, in two passes (memory stays flat as the corpus grows):
+
+1. ``ingest/reports.parquet`` is read in record batches of ``extract.batch_size``
+   reports; each batch goes to a worker process (``run.workers``, 0 = all cores)
+   that splits sections and sentences, parses and links references, annotates
+   disease terms with negation (part B's :class:`~pacsmine.nlp.terms.TermAnnotator`,
+   built once per worker), makes key-image bigrams and raw tokens, and writes
+   part files into the stage's ``.partial-<fp>/`` folder, with its document/term
+   frequency counts and statistics as JSON. A part whose ``.done`` marker exists is
+   not redone, so an interrupted run resumes.
+2. The counts are merged, the :class:`~pacsmine.nlp.tokens.Vocabulary` is fitted on
+   them, and the parts are streamed into the final tables, the vocabulary applied
+   to documents and key-image contexts on the way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..progress import console, progress
+from ..workspace import StageContext, StageResult, Workspace, atomic_path
+from .link import LINKED, ImageIndex
+
+__all__ = ["run_extract", "ReportNLP", "SCHEMAS"]
+
+_STR, _I32 = pa.string(), pa.int32()
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "sentences": pa.schema(
+        [("accession", _STR), ("sentence_index", _I32), ("section", _STR), ("text", _STR), ("start", _I32), ("end", _I32)]
+    ),
+    "references": pa.schema(
+        [
+            ("accession", _STR), ("sentence_index", _I32), ("series", _I32), ("instance", _I32),
+            ("span", _STR), ("image_id", _STR), ("status", _STR),
+        ]
+    ),
+    "key_images": pa.schema(
+        [
+            ("image_id", _STR), ("accession", _STR), ("patient_id", _STR), ("series", _I32), ("instance", _I32),
+            ("png", _STR), ("sentence_index", _I32), ("sentence", _STR), ("prev_sentence", _STR),
+            ("next_sentence", _STR), ("tokens", pa.list_(_STR)),
+        ]
+    ),
+    "documents": pa.schema(
+        [("accession", _STR), ("patient_id", _STR), ("modality", _STR), ("tokens", pa.list_(_STR)), ("n_tokens", _I32)]
+    ),
+    "terms": pa.schema(
+        [
+            ("accession", _STR), ("sentence_index", _I32), ("start", _I32), ("end", _I32), ("text", _STR),
+            ("doid", _STR), ("name", _STR), ("negated", pa.bool_()), ("uncertain", pa.bool_()), ("historical", pa.bool_()),
+        ]
+    ),
+    "bigrams": pa.schema(
+        [("image_id", _STR), ("accession", _STR), ("first", _STR), ("second", _STR), ("first_doid", _STR), ("second_doid", _STR)]
+    ),
+}
+# Parts carry raw (unfiltered) tokens; pass 2 applies the vocabulary.
+_PART_TABLES = ("sentences", "references", "key_images", "documents", "terms", "bigrams")
+
+
+class ReportNLP:
+    """Everything done to one report, built once per worker from the full config.
+
+    ``process(accession, patient_id, modality, text, rows, stats)`` appends the
+    report's rows (raw tokens) to ``rows`` (table name -> list of dicts) and adds
+    to the statistics accumulator ``stats`` (a :class:`pacsmine.nlp.stats.CorpusCounts`).
+    """
+
+    def __init__(self, config: dict[str, Any], index: ImageIndex | None = None, annotate: bool = True):
+        from .refs import ReferenceParser
+        from .sections import SectionSplitter
+        from .sentences import SentenceSplitter
+        from .tokens import Tokenizer
+
+        cfg = config["extract"]
+        self.sections = SectionSplitter.from_config(cfg["sections"])
+        self.splitter = SentenceSplitter.from_config(cfg["sentences"])
+        self.parser = ReferenceParser.from_config(cfg["references"])
+        self.tokenizer = Tokenizer.from_config(cfg["tokens"])
+        self.index = index if index is not None else ImageIndex.from_parquet(None)
+        self.annotator = None
+        self.include_negated = False
+        if annotate:
+            from .terms import TermAnnotator
+
+            terms_cfg = cfg["terms"]
+            self.annotator = TermAnnotator.from_config(terms_cfg)
+            self.include_negated = bool(terms_cfg.get("bigrams", {}).get("include_negated", False))
+
+    def process(self, accession, patient_id, modality, text, rows, stats) -> None:
+        from .sentences import split_report
+
+        text = text or ""
+        sentences = split_report(text, self.sections, self.splitter)
+        mentions = [self.annotator.annotate(s.text) if self.annotator else [] for s in sentences]
+        words = [self.tokenizer.words(s.text) for s in sentences]
+        cited: list[list] = [[] for _ in sentences]
+        has_ref = [False] * len(sentences)
+        for s, found in zip(sentences, mentions):
+            rows["sentences"].append(
+                {"accession": accession, "sentence_index": s.index, "section": s.section, "text": s.text, "start": s.start, "end": s.end}
+            )
+            for m in found:
+                rows["terms"].append(
+                    {
+                        "accession": accession, "sentence_index": s.index, "start": m.start, "end": m.end, "text": m.text,
+                        "doid": m.doid, "name": m.name, "negated": bool(m.negated), "uncertain": bool(m.uncertain),
+                        "historical": bool(m.historical),
+                    }
+                )
+            for ref in self.parser.parse(s.text):
+                has_ref[s.index] = True
+                status, image = self.index.link(accession, ref.series, ref.image)
+                rows["references"].append(
+                    {
+                        "accession": accession, "sentence_index": s.index, "series": ref.series, "instance": ref.image,
+                        "span": ref.text, "image_id": image.image_id if image else None, "status": status,
+                    }
+                )
+                if status == LINKED and all(prev.image_id != image.image_id for prev in cited[s.index]):
+                    cited[s.index].append(image)
+        n = len(sentences)
+        for s in sentences:
+            if not cited[s.index]:
+                continue
+            i = s.index
+            prev_s = sentences[i - 1].text if i > 0 else None
+            next_s = sentences[i + 1].text if i + 1 < n else None
+            # Tokens of previous + referring + next sentence (the vocabulary comes in pass 2).
+            tokens = self.tokenizer.filter([w for j in range(max(0, i - 1), min(n, i + 2)) for w in words[j]])
+            window = [mentions[i - 1] if i > 0 else None, mentions[i], mentions[i + 1] if i + 1 < n else None]
+            pairs = self._bigrams(window)
+            for image in cited[i]:
+                rows["key_images"].append(
+                    {
+                        "image_id": image.image_id, "accession": accession,
+                        "patient_id": image.patient_id if image.patient_id is not None else patient_id,
+                        "series": image.series, "instance": image.instance, "png": image.png, "sentence_index": i,
+                        "sentence": s.text, "prev_sentence": prev_s, "next_sentence": next_s, "tokens": tokens,
+                    }
+                )
+                for a, b in pairs:
+                    rows["bigrams"].append(
+                        {"image_id": image.image_id, "accession": accession, "first": a.name, "second": b.name,
+                         "first_doid": a.doid, "second_doid": b.doid}
+                    )
+                stats.add_key_image(modality or image.modality)
+        # The document's tokens are its sentences' (section headers are not words of the report).
+        doc_tokens = self.tokenizer.filter([w for ws in words for w in ws])
+        rows["documents"].append(
+            {"accession": accession, "patient_id": patient_id, "modality": modality, "tokens": doc_tokens, "n_tokens": len(doc_tokens)}
+        )
+        stats.add_report(modality, words, doc_tokens, [len(m) for m in mentions], has_ref)
+
+    def _bigrams(self, window):
+        if self.annotator is None:
+            return []
+        from .bigrams import key_image_bigrams
+
+        return key_image_bigrams(window, include_negated=self.include_negated)
+
+
+# --------------------------------------------------------------------------- workers
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(config: dict[str, Any], annotate: bool) -> None:
+    # The image index is inherited from the parent (fork); the NLP is built once here.
+    _WORKER["nlp"] = ReportNLP(config, _WORKER.get("index"), annotate=annotate)
+    _WORKER["config"] = config
+
+
+def _process_batch(task: tuple[int, dict[str, list], str]) -> dict[str, Any]:
+    """Process one record batch; write its part files; return its summary."""
+    from .stats import CorpusCounts
+
+    batch_no, columns, partial = task
+    nlp: ReportNLP = _WORKER["nlp"]
+    rows: dict[str, list] = {name: [] for name in _PART_TABLES}
+    stats = CorpusCounts(stopwords_for_stats())
+    for acc, pid, mod, text in zip(columns["accession"], columns["patient_id"], columns["modality"], columns["text"]):
+        nlp.process(acc, pid, mod, text, rows, stats)
+    part = Path(partial)
+    for name in _PART_TABLES:
+        table = pa.Table.from_pylist(rows[name], schema=SCHEMAS[name])
+        with atomic_path(part / f"{name}-{batch_no:06d}.parquet") as tmp:
+            pq.write_table(table, tmp, compression="zstd")
+    summary = stats.to_json()
+    with atomic_path(part / f"counts-{batch_no:06d}.json") as tmp:
+        tmp.write_text(json.dumps(summary), "utf-8")
+    # The marker is written last: a part is done only when all of its files are.
+    with atomic_path(part / f"done-{batch_no:06d}") as tmp:
+        tmp.write_text("ok", "utf-8")
+    return {"batch": batch_no, "reports": len(columns["accession"])}
+
+
+def stopwords_for_stats() -> frozenset[str]:
+    from .tokens import stopwords
+
+    return stopwords()
+
+
+def _batches(path: Path, batch_size: int) -> Iterator[tuple[int, dict[str, list]]]:
+    pf = pq.ParquetFile(path)
+    names = pf.schema_arrow.names
+    wanted = [c for c in ("accession", "patient_id", "modality", "text") if c in names]
+    for i, batch in enumerate(pf.iter_batches(batch_size=batch_size, columns=wanted)):
+        cols = batch.to_pydict()
+        n = batch.num_rows
+        for c in ("patient_id", "modality"):
+            cols.setdefault(c, [None] * n)
+        yield i, cols
+
+
+def _workers(config: dict[str, Any]) -> int:
+    n = int(config.get("run", {}).get("workers", 0) or 0)
+    return n if n > 0 else (os.cpu_count() or 1)
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def run_extract(ws: Workspace, config: dict[str, Any], force: bool = False) -> StageResult:
+    """Run the ``extract`` stage on ``ws`` (reads ``ingest/``; writes ``extract/``).
+
+    ``config`` is the full configuration; the stage's fingerprint covers
+    ``config["extract"]`` and the ingest fingerprint (not ``run.workers``: the number
+    of processes never changes a result).
+    """
+    inputs = {"ingest": ws.fingerprint("ingest")}
+    return ws.run_stage("extract", config["extract"], inputs, lambda ctx: _extract(ctx, ws, config), force=force)
+
+
+def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate: bool = True) -> dict[str, Any]:
+    from .stats import CorpusCounts, image_counts, write_stats
+
+    cfg = config["extract"]
+    reports = ws.require("ingest", "reports.parquet")
+    images_path = ws.stage_dir("ingest") / "images.parquet"
+    index = ImageIndex.from_parquet(images_path if images_path.exists() else None)
+    _WORKER["index"] = index
+    n_reports = pq.ParquetFile(reports).metadata.num_rows
+    batch_size = int(cfg["batch_size"])
+    n_batches = max(1, -(-n_reports // batch_size))
+    workers = min(_workers(config), n_batches)
+    partial = ctx.partial_dir
+    done = {int(p.name.split("-")[1]) for p in partial.glob("done-*")}
+    if done:
+        console.print(f"extract: resuming, {len(done)} of {n_batches} batches already done")
+
+    # ---- pass 1: parts
+    with progress() as bar:
+        task = bar.add_task("extract: reports", total=n_reports)
+        todo = ((i, cols, str(partial)) for i, cols in _batches(reports, batch_size))
+        if workers <= 1:
+            _init_worker(config, annotate)
+            for i, cols, part in todo:
+                if i not in done:
+                    _process_batch((i, cols, part))
+                bar.advance(task, len(cols["accession"]))
+        else:
+            import multiprocessing as mp
+
+            ctx_mp = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+            with ctx_mp.Pool(workers, initializer=_init_worker, initargs=(config, annotate)) as pool:
+                pending: list = []
+                window = 2 * workers  # bounded: never more batches in memory than this
+                for i, cols, part in todo:
+                    if i in done:
+                        bar.advance(task, len(cols["accession"]))
+                        continue
+                    if len(pending) >= window:
+                        bar.advance(task, pending.pop(0).get()["reports"])
+                    pending.append(pool.apply_async(_process_batch, ((i, cols, part),)))
+                for res in pending:
+                    bar.advance(task, res.get()["reports"])
+
+    # ---- pass 2: vocabulary from merged counts, then stream parts into tables
+    from .tokens import Vocabulary
+
+    parts = sorted(int(p.name.split("-")[1]) for p in partial.glob("done-*"))
+    totals = CorpusCounts(stopwords_for_stats())
+    for i in parts:
+        totals.merge_json(json.loads((partial / f"counts-{i:06d}.json").read_text("utf-8")))
+    vocab = Vocabulary.from_config(cfg["vocabulary"]).fit_counts(totals.doc_freq, totals.term_freq, totals.documents)
+    ctx.write_parquet("vocabulary.parquet", vocab.to_table())
+
+    counts: dict[str, int] = {}
+    with progress() as bar:
+        task = bar.add_task("extract: tables", total=len(_PART_TABLES) * len(parts))
+        for name in _PART_TABLES:
+            counts[name] = _concat(ctx, name, [partial / f"{name}-{i:06d}.parquet" for i in parts], vocab, bar, task)
+
+    ref_counts = _reference_counts(ctx.dir / "references.parquet")
+    term_counts = _term_counts(ctx.dir / "terms.parquet")
+    images = image_counts(images_path if images_path.exists() else None)
+    stats = write_stats(ctx, totals, vocab, images, counts, top=int(cfg["stats"]["top_words"]))
+    metrics = {
+        "reports": n_reports,
+        "sentences": counts["sentences"],
+        "references": ref_counts,
+        "link_rate": ref_counts["link_rate"],
+        "key_images": counts["key_images"],
+        "documents_kept": counts["documents"],
+        "vocabulary_kept": len(vocab.kept_),
+        "terms": term_counts,
+        "bigrams": counts["bigrams"],
+        "annotated": annotate,
+        "workers": workers,
+        "words_per_sentence": stats["table4"],
+    }
+    ctx.counts.update({"reports": n_reports, "sentences": counts["sentences"], "key_images": counts["key_images"],
+                       "references": ref_counts["total"], "terms": term_counts["mentions"]})
+    console.print(
+        f"extract: {n_reports} reports, {counts['sentences']} sentences, {ref_counts['total']} references "
+        f"({ref_counts['linked']} linked, {ref_counts['unmatched']} unmatched, {ref_counts['ambiguous']} ambiguous), "
+        f"{term_counts['mentions']} disease mentions"
+    )
+    return metrics
+
+
+def _concat(ctx: StageContext, name: str, parts: list[Path], vocab, bar, task) -> int:
+    """Stream the part files of one table into ``<name>.parquet``; returns its row count.
+
+    Documents and key images get the vocabulary applied here; documents left with
+    fewer than ``min_doc_tokens`` terms are dropped.
+    """
+    schema = SCHEMAS[name]
+    rows = 0
+    with atomic_path(ctx.path(f"{name}.parquet")) as tmp:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for path in parts:
+                table = pq.read_table(path, schema=schema)
+                if name in ("documents", "key_images") and table.num_rows:
+                    table = _apply_vocabulary(table, vocab, drop_short=(name == "documents"))
+                if table.num_rows:
+                    writer.write_table(table)
+                rows += table.num_rows
+                bar.advance(task)
+    return rows
+
+
+def _apply_vocabulary(table: pa.Table, vocab, drop_short: bool) -> pa.Table:
+    tokens = [vocab.transform(t) for t in table.column("tokens").to_pylist()]
+    table = table.set_column(table.schema.get_field_index("tokens"), "tokens", pa.array(tokens, pa.list_(_STR)))
+    if not drop_short:
+        return table
+    n = pa.array([len(t) for t in tokens], _I32)
+    table = table.set_column(table.schema.get_field_index("n_tokens"), "n_tokens", n)
+    keep = pa.array([vocab.keep_document(t) for t in tokens], pa.bool_())
+    return table.filter(keep)
+
+
+def _reference_counts(path: Path) -> dict[str, Any]:
+    table = pq.read_table(path, columns=["status", "accession", "series", "instance", "span"])
+    status = Counter(table.column("status").to_pylist())
+    total = table.num_rows
+    linked = status.get("linked", 0)
+    import pyarrow.compute as pc
+
+    unmatched = table.filter(pc.not_equal(table.column("status"), "linked")).slice(0, 20).to_pylist()
+    return {
+        "total": total,
+        "linked": linked,
+        "unmatched": status.get("unmatched", 0),
+        "ambiguous": status.get("ambiguous", 0),
+        "series_written": total - table.column("series").null_count,
+        "link_rate": round(linked / total, 4) if total else None,
+        "unmatched_examples": unmatched,
+    }
+
+
+def _term_counts(path: Path) -> dict[str, Any]:
+    import pyarrow.compute as pc
+
+    table = pq.read_table(path, columns=["doid", "negated", "uncertain", "historical"])
+    def true(col: str) -> int:
+        return int(pc.sum(table.column(col)).as_py() or 0) if table.num_rows else 0
+    return {
+        "mentions": table.num_rows,
+        "negated": true("negated"),
+        "uncertain": true("uncertain"),
+        "historical": true("historical"),
+        "distinct_doids": len(set(table.column("doid").to_pylist())),
+    }
