@@ -62,6 +62,7 @@ class Normaliser:
         self.adjectives = adjectives
         self.rules = rules if rules is not None else tomllib.loads(_rules_file("terms_variants.toml"))
         self._min = int(self.rules.get("min_token", 4))
+        self._stem = int(self.rules.get("min_stem", 2))
         plural = self.rules.get("plurals", {})
         self._keep = tuple(plural.get("keep", ()))
         self._plural = [tuple(r) for r in plural.get("rules", ())] if plurals else []
@@ -79,11 +80,11 @@ class Normaliser:
             return word
         if not word.endswith(self._keep):
             for suffix, repl in self._plural:
-                if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                if word.endswith(suffix) and len(word) - len(suffix) >= self._stem:
                     word = word[: len(word) - len(suffix)] + repl
                     break
         for suffix, repl in self._adjective:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if word.endswith(suffix) and len(word) - len(suffix) >= self._stem:
                 return word[: len(word) - len(suffix)] + repl
         return word
 
