@@ -1,0 +1,106 @@
+"""Scoring ``extract`` against a phantom's ground truth (``truth/references.parquet``,
+``truth/mentions.parquet``; docs/export.md).
+
+References are scored as sets, at three levels:
+
+* ``cited`` - the (accession, series, instance) images the text cites; where the text
+  gives no series, the series of the image it was linked to (an unresolved
+  image-only reference counts as a false positive);
+* ``linked`` - only the references linked to an archived image: are the key images right;
+* ``sentences`` - (accession, sentence text, series, instance): is each image
+  attributed to the right sentence (white space normalised).
+
+Negation/uncertainty are scored by part B's
+:func:`pacsmine.nlp.negation.score_mentions`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from ..workspace import Workspace
+
+__all__ = ["evaluate_extract", "set_scores"]
+
+
+def set_scores(predicted: set, truth: set) -> dict[str, Any]:
+    """Precision, recall, F1 and counts of a predicted set against a true set."""
+    tp = len(predicted & truth)
+    p = tp / len(predicted) if predicted else None
+    r = tp / len(truth) if truth else None
+    f1 = 2 * p * r / (p + r) if p and r else (0.0 if p is not None and r is not None else None)
+    return {"precision": _round(p), "recall": _round(r), "f1": _round(f1), "tp": tp,
+            "fp": len(predicted) - tp, "fn": len(truth) - tp}
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _series_of(image_id: str | None) -> int | None:
+    if not image_id:
+        return None
+    try:
+        return int(image_id.rsplit("/", 2)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def evaluate_extract(ws: Workspace, truth: Path | None) -> dict[str, Any]:
+    """Scores of the workspace's ``extract`` stage (``{"truth": None, ...counts}``
+    without a truth folder)."""
+    metrics = ws.metrics("extract") or {}
+    counts = {
+        "references": (metrics.get("references") or {}).get("total"),
+        "link_rate": metrics.get("link_rate"),
+        "key_images": metrics.get("key_images"),
+        "terms": metrics.get("terms"),
+    }
+    if truth is None:
+        return {"truth": None, **counts}
+    truth = Path(truth)
+    out: dict[str, Any] = {"truth": str(truth), **counts}
+    ext = ws.stage_dir("extract")
+    refs = pq.read_table(ext / "references.parquet").to_pylist()
+    sentences = pq.read_table(ext / "sentences.parquet", columns=["accession", "sentence_index", "text"])
+    truth_refs_path = truth / "references.parquet"
+    if truth_refs_path.exists():
+        truth_refs = pq.read_table(truth_refs_path).to_pylist()
+        text_of = {
+            (a, i): _norm(t)
+            for a, i, t in zip(*(sentences.column(c).to_pylist() for c in ("accession", "sentence_index", "text")))
+        }
+        cited, linked, attributed = set(), set(), set()
+        for r in refs:
+            series = r["series"] if r["series"] is not None else _series_of(r["image_id"])
+            key = (r["accession"], series, r["instance"])
+            cited.add(key)
+            if r["status"] == "linked":
+                linked.add((r["accession"], _series_of(r["image_id"]), r["instance"]))
+            attributed.add((r["accession"], text_of.get((r["accession"], r["sentence_index"]), ""), series, r["instance"]))
+        t_cited = {(t["accession"], t["series"], t["instance"]) for t in truth_refs}
+        t_attr = {(t["accession"], _norm(t["sentence"]), t["series"], t["instance"]) for t in truth_refs}
+        t_no_series = {(t["accession"], t["series"], t["instance"]) for t in truth_refs if not t.get("series_written", True)}
+        out["references"] = {
+            "cited": set_scores(cited, t_cited),
+            "linked": set_scores(linked, t_cited),
+            "sentences": set_scores(attributed, t_attr),
+            "image_only_recall": _round(len(t_no_series & cited) / len(t_no_series)) if t_no_series else None,
+        }
+    mentions_path = truth / "mentions.parquet"
+    if mentions_path.exists():
+        try:
+            from .negation import score_mentions
+        except ImportError as exc:  # part B's scorer not installed: say so, score the rest
+            out["negation"] = {"error": f"score_mentions unavailable: {exc}"}
+        else:
+            terms = pq.read_table(ext / "terms.parquet")
+            out["negation"] = score_mentions(terms, pq.read_table(ext / "sentences.parquet"), pq.read_table(mentions_path))
+    return out

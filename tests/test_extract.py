@@ -1,0 +1,185 @@
+"""The extract stage end to end on a tiny ingested workspace, with the real term annotator."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pacsmine.config import load_config
+from pacsmine.nlp import evaluate_extract, run_extract
+from pacsmine.nlp.extract import SCHEMAS
+from pacsmine.workspace import Workspace
+
+REPORTS = [
+    ("A1", "P1", "CT",
+     "FINDINGS: There is a 5 mm nodule in the right upper lobe (series 3, image 45). No pneumothorax. "
+     "Possible pneumonia.\nIMPRESSION: Lung nodule (image 45). Pneumonia is unlikely."),
+    ("A2", "P2", "MR", "HISTORY: Cancer.\nFINDINGS: Liver metastasis (Se 2 Im 10-12). Hepatic cyst on image 99 of series 7."),
+    ("A3", "P3", None, "The lungs are clear. No pneumothorax."),
+    ("A4", "P4", "CT", "Mass with pneumonia and pneumothorax (13:141)."),
+]
+IMAGES = [
+    ("A1/3/45", "A1", "P1", 3, 45), ("A2/2/10", "A2", "P2", 2, 10), ("A2/2/11", "A2", "P2", 2, 11),
+    ("A2/5/12", "A2", "P2", 5, 12), ("A4/13/141", "A4", "P4", 13, 141),
+]
+
+
+def make_ingest(root):
+    ws = Workspace(root)
+
+    def body(ctx):
+        n = len(REPORTS)
+        acc, pid, mod, text = map(list, zip(*REPORTS))
+        ctx.write_parquet("reports.parquet", pa.table({
+            "accession": acc, "patient_id": pid, "modality": mod, "body_part": [None] * n,
+            "study_date": [None] * n, "text": text, "source": ["t"] * n}))
+        ids, iacc, ipid, ser, ins = map(list, zip(*IMAGES))
+        m = len(IMAGES)
+        ctx.write_parquet("images.parquet", pa.table({
+            "image_id": ids, "accession": iacc, "patient_id": ipid, "series": pa.array(ser, pa.int32()),
+            "instance": pa.array(ins, pa.int32()), "frame": pa.array([1] * m, pa.int32()),
+            "modality": ["CT"] * m, "png": [f"images/{i}.png" for i in ids]}))
+        return {}
+
+    ws.run_stage("ingest", {}, {}, body)
+    return ws
+
+
+def config(**extra):
+    overrides = ["extract.vocabulary.min_doc_freq=1", "extract.vocabulary.drop_top=2",
+                 "extract.vocabulary.min_doc_tokens=3", "run.workers=1"]
+    overrides += [f"{k}={v}" for k, v in extra.items()]
+    return load_config(overrides=overrides)
+
+
+def read(ws, name):
+    return pq.read_table(ws.stage_dir("extract") / f"{name}.parquet")
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory):
+    ws = make_ingest(tmp_path_factory.mktemp("ws"))
+    result = run_extract(ws, config())
+    return ws, result
+
+
+def test_tables_follow_the_contract(done):
+    ws, result = done
+    assert result.ran
+    for name, schema in SCHEMAS.items():
+        assert read(ws, name).schema.equals(schema), name
+    assert set(read(ws, "vocabulary").column_names) == {"term", "doc_freq", "term_freq", "kept", "reason"}
+    assert (ws.stage_dir("extract") / "stats.md").read_text().startswith("# Corpus statistics")
+    stats = json.loads((ws.stage_dir("extract") / "stats.json").read_text())
+    assert stats["table1"]["documents"] == 4
+
+
+def test_references_are_linked_or_listed(done):
+    ws, result = done
+    refs = read(ws, "references").to_pylist()
+    got = {(r["accession"], r["series"], r["instance"], r["status"]) for r in refs}
+    assert got == {
+        ("A1", 3, 45, "linked"), ("A1", None, 45, "linked"), ("A2", 2, 10, "linked"), ("A2", 2, 11, "linked"),
+        ("A2", 2, 12, "unmatched"), ("A2", 7, 99, "unmatched"), ("A4", 13, 141, "linked"),
+    }
+    m = result.metrics
+    assert m["references"]["total"] == 7 and m["references"]["linked"] == 5
+    assert m["link_rate"] == round(5 / 7, 4)
+    assert len(m["references"]["unmatched_examples"]) == 2
+
+
+def test_key_images_carry_their_sentence_and_neighbours(done):
+    ws, _ = done
+    rows = {(r["image_id"], r["sentence_index"]): r for r in read(ws, "key_images").to_pylist()}
+    assert set(rows) == {("A1/3/45", 0), ("A1/3/45", 3), ("A2/2/10", 1), ("A2/2/11", 1), ("A4/13/141", 0)}
+    first = rows[("A1/3/45", 0)]
+    assert first["prev_sentence"] is None  # the first sentence has no previous one
+    assert first["next_sentence"] == "No pneumothorax."
+    last = rows[("A2/2/11", 1)]
+    assert last["prev_sentence"] == "Cancer." and last["next_sentence"].startswith("Hepatic cyst")
+    only = rows[("A4/13/141", 0)]
+    assert only["prev_sentence"] is None and only["next_sentence"] is None  # one-sentence report
+    assert only["png"] == "images/A4/13/141.png" and only["patient_id"] == "P4"
+    vocab = read(ws, "vocabulary").to_pylist()
+    kept = {v["term"] for v in vocab if v["kept"]}
+    assert all(t in kept for r in rows.values() for t in r["tokens"])
+
+
+def test_real_annotator_terms_negation_and_bigrams(done):
+    ws, result = done
+    terms = read(ws, "terms").to_pylist()
+    by = {(t["accession"], t["sentence_index"], t["name"]): t for t in terms}
+    assert by[("A1", 1, "pneumothorax")]["negated"]
+    assert by[("A1", 2, "pneumonia")]["uncertain"]
+    assert not by[("A4", 0, "pneumonia")]["negated"]
+    assert result.metrics["terms"]["mentions"] == len(terms)
+    assert result.metrics["terms"]["negated"] >= 2
+    pairs = {(b["image_id"], b["first"], b["second"]) for b in read(ws, "bigrams").to_pylist()}
+    assert ("A4/13/141", "pneumonia", "pneumothorax") in pairs
+
+
+def test_documents_apply_the_vocabulary(done):
+    ws, _ = done
+    docs = read(ws, "documents").to_pylist()
+    vocab = {v["term"]: v for v in read(ws, "vocabulary").to_pylist()}
+    dropped = {t for t, v in vocab.items() if v["reason"] == "frequent"}
+    assert len(dropped) == 2
+    for d in docs:
+        assert d["n_tokens"] == len(d["tokens"]) >= 3
+        assert not dropped & set(d["tokens"])
+
+
+def test_rerun_is_skipped_and_parallel_equals_serial(done, tmp_path):
+    ws, result = done
+    assert not run_extract(ws, config()).ran
+    ws2 = make_ingest(tmp_path)
+    run_extract(ws2, config(**{"run.workers": 2, "extract.batch_size": 1}))
+    for name in SCHEMAS:
+        assert read(ws2, name).to_pylist() == read(ws, name).to_pylist(), name
+
+
+def test_interrupted_run_resumes_finished_batches(tmp_path, monkeypatch):
+    import pacsmine.nlp.extract as ex
+
+    ws = make_ingest(tmp_path)
+    cfg = config(**{"extract.batch_size": 1})
+    real_concat = ex._concat
+
+    def crash(*a, **k):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(ex, "_concat", crash)
+    with pytest.raises(RuntimeError):
+        run_extract(ws, cfg)
+    assert not ws.has("extract")
+    calls = []
+    real_batch = ex._process_batch
+    monkeypatch.setattr(ex, "_concat", real_concat)
+    monkeypatch.setattr(ex, "_process_batch", lambda task: calls.append(task[0]) or real_batch(task))
+    result = run_extract(ws, cfg)
+    assert result.ran and calls == []  # every batch came from the interrupted run's parts
+    assert result.metrics["references"]["total"] == 7
+
+
+def test_evaluate_against_a_truth_folder(done, tmp_path):
+    ws, _ = done
+    assert evaluate_extract(ws, None)["truth"] is None
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    pq.write_table(pa.table({
+        "accession": ["A1", "A2", "A4", "A2"],
+        "sentence": ["There is a 5 mm nodule in the right upper lobe (series 3, image 45).",
+                     "Liver metastasis (Se 2 Im 10-12).", "Mass with pneumonia and pneumothorax (13:141).",
+                     "Hepatic cyst on image 99 of series 7."],
+        "series": pa.array([3, 2, 13, 8], pa.int32()), "series_written": [True, True, True, True],
+        "instance": pa.array([45, 10, 141, 99], pa.int32()),
+    }), truth / "references.parquet")
+    out = evaluate_extract(ws, truth)
+    cited = out["references"]["cited"]
+    # Predicted cited images: A1/3/45, A2/2/10, A2/2/11, A2/2/12, A2/7/99, A4/13/141.
+    assert (cited["tp"], cited["fp"], cited["fn"]) == (3, 3, 1)
+    assert out["references"]["linked"]["precision"] == round(3 / 4, 4)
+    assert out["references"]["sentences"]["tp"] == 3
