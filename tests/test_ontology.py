@@ -117,3 +117,8 @@ def test_real_human_do():
     assert len(onto) == 6570  # 8,944 terms of which 6,570 are not obsolete
     assert onto["DOID:0001816"].synonyms == ("hemangiosarcoma",)
     assert "DOID:4" in onto.ancestors("DOID:1324")
+
+
+def test_obsolete_terms_on_request(obo):
+    onto = load_ontology(obo, keep_obsolete=True)
+    assert onto["DOID:9999"].obsolete and not onto["DOID:1324"].obsolete

@@ -94,3 +94,12 @@ def test_from_config_real_ontology(config):
     assert [(m.name, m.negated, m.uncertain) for m in ms] == [("pneumonia", False, True), ("pneumothorax", True, False)]
     # A second build reuses the parsed ontology.
     assert TermAnnotator.from_config(section).ontology_ is a.ontology_
+
+
+def test_obsolete_terms_only_on_request():
+    terms = {"DOID:1": Term("DOID:1", "liver metastasis", obsolete=True), "DOID:2": Term("DOID:2", "pneumothorax"),
+             "DOID:3": Term("DOID:3", "pneumothorax", obsolete=True)}
+    onto = Ontology(terms)
+    assert [m.name for m in TermAnnotator(ontology=onto).fit().match("liver metastases")] == []
+    a = TermAnnotator(ontology=onto, keep_obsolete=True).fit()
+    assert [m.doid for m in a.match("liver metastases, pneumothorax")] == ["DOID:1", "DOID:2"]

