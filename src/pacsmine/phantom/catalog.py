@@ -1,0 +1,186 @@
+"""The phantom's knowledge: disease concepts, regions, case types, wording pools, anatomy.
+
+Everything here is read from the TOML data files beside this module
+(``diseases.toml``, ``cases.toml``, ``styles.toml``, ``words.toml``, ``anatomy.toml``)
+and pre-compiled once into :class:`Pool` objects (items with cumulative weights), so
+that drawing a word or a template costs one ``random()`` and one bisection.
+"""
+
+from __future__ import annotations
+
+import random
+import tomllib
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable, Sequence
+
+__all__ = ["Pool", "Concept", "Region", "CaseType", "Catalog", "catalog", "load_data"]
+
+
+def load_data(name: str) -> dict[str, Any]:
+    """One of the package's TOML data files (``"cases"`` -> ``cases.toml``)."""
+    return tomllib.loads(resources.files(__package__).joinpath(f"{name}.toml").read_text("utf-8"))
+
+
+class Pool:
+    """Items with cumulative weights; ``draw(rnd)`` takes one with ``rnd = rng.random``.
+
+    ``zipf=True`` weights the i-th item by 1/(i+1) (the first items are the common ones),
+    which is what gives word pools their long tail.
+    """
+
+    __slots__ = ("items", "cum", "total")
+
+    def __init__(self, items: Sequence[Any], weights: Sequence[float] | None = None, zipf: bool = False):
+        if not items:
+            raise ValueError("a pool needs at least one item")
+        self.items = list(items)
+        if weights is None:
+            weights = [1.0 / (i + 1) for i in range(len(self.items))] if zipf else [1.0] * len(self.items)
+        cum, total = [], 0.0
+        for w in weights:
+            total += float(w)
+            cum.append(total)
+        self.cum = cum
+        self.total = total
+
+    def draw(self, rnd: Callable[[], float]) -> Any:
+        return self.items[bisect_right(self.cum, rnd() * self.total)]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A disease concept (a Disease Ontology name) and how it is written and drawn."""
+
+    name: str
+    surfaces: tuple[str, ...]
+    organ: str
+    tissue: str
+    shape: str
+    size_mm: tuple[float, float]
+    kind: str
+    metastatic: bool
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    names: tuple[str, ...]
+    body_part: str
+    locations: dict[str, tuple[str, ...]]
+    negatable: tuple[str, ...]
+    normal: tuple[str, ...]
+    symptoms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CaseType:
+    name: str  # "chest/lung_metastasis"
+    region: str
+    main: str
+    secondary: tuple[tuple[str, float], ...]
+    oncologic: bool
+    weight: float
+
+
+class Catalog:
+    """All data files, compiled. Built once per process (see :func:`catalog`)."""
+
+    def __init__(self) -> None:
+        diseases = load_data("diseases")["concepts"]
+        self.concepts: dict[str, Concept] = {
+            name: Concept(
+                name=name,
+                surfaces=tuple(spec["surfaces"]),
+                organ=spec["organ"],
+                tissue=spec["tissue"],
+                shape=spec["shape"],
+                size_mm=(float(spec["size_mm"][0]), float(spec["size_mm"][1])),
+                kind=spec["kind"],
+                metastatic=bool(spec.get("metastatic", False)),
+            )
+            for name, spec in diseases.items()
+        }
+        cases = load_data("cases")
+        self.regions: dict[str, Region] = {
+            name: Region(
+                name=name,
+                names=tuple(spec["names"]),
+                body_part=spec["body_part"],
+                locations={k: tuple(v) for k, v in spec["locations"].items()},
+                negatable=tuple(spec["negatable"]),
+                normal=tuple(spec["normal"]),
+                symptoms=tuple(spec["symptoms"]),
+            )
+            for name, spec in cases["regions"].items()
+        }
+        self.region_weights: dict[str, dict[str, float]] = cases["region_weights"]
+        self.case_types: dict[str, CaseType] = {}
+        for name, spec in cases["cases"].items():
+            self.case_types[name] = CaseType(
+                name=name,
+                region=name.split("/", 1)[0],
+                main=spec["main"],
+                secondary=tuple((c, float(p)) for c, p in spec.get("secondary", [])),
+                oncologic=bool(spec.get("oncologic", False)),
+                weight=float(spec["weight"]),
+            )
+        self.oncologic_history: tuple[str, ...] = tuple(cases["history"]["oncologic"])
+        # Case types of each region, drawn by weight.
+        self.case_pools: dict[str, Pool] = {}
+        for region in self.regions:
+            types = [c for c in self.case_types.values() if c.region == region]
+            self.case_pools[region] = Pool([c.name for c in types], [c.weight for c in types])
+        # Concepts a hedge may offer in a region: those drawn in the region's organs.
+        self.hedge_concepts: dict[str, tuple[str, ...]] = {
+            region: tuple(sorted(c.name for c in self.concepts.values() if c.organ in spec.locations))
+            for region, spec in self.regions.items()
+        }
+        self.styles = load_data("styles")
+        self.words = load_data("words")
+        self.anatomy = load_data("anatomy")
+
+    # ------------------------------------------------------------------ helpers
+
+    def style_pool(self, items: Sequence[Any], style: int, salt: int) -> Pool:
+        """A Zipf pool whose order (and so whose favourite items) depends on the style."""
+        order = list(items)
+        random.Random(7919 * (style + 1) + salt).shuffle(order)
+        return Pool(order, zipf=True)
+
+    def check(self) -> list[str]:
+        """Consistency problems of the data files (empty list when all is well)."""
+        problems = []
+        for case in self.case_types.values():
+            for concept in (case.main, *(c for c, _ in case.secondary)):
+                if concept not in self.concepts:
+                    problems.append(f"{case.name}: unknown concept {concept!r}")
+            if case.region not in self.regions:
+                problems.append(f"{case.name}: unknown region {case.region!r}")
+        for region in self.regions.values():
+            for concept in region.negatable:
+                if concept not in self.concepts:
+                    problems.append(f"{region.name}: unknown negatable concept {concept!r}")
+            organs = {o[0] for o in self.anatomy["regions"][region.name]["organs"]}
+            for organ in region.locations:
+                if organ not in organs:
+                    problems.append(f"{region.name}: locations for {organ!r}, which anatomy.toml lacks")
+        for concept in self.oncologic_history:
+            if concept not in self.concepts:
+                problems.append(f"history: unknown concept {concept!r}")
+        tissues = self.anatomy["tissues"]
+        for concept in self.concepts.values():
+            if concept.tissue not in tissues:
+                problems.append(f"{concept.name}: unknown tissue {concept.tissue!r}")
+        return problems
+
+
+@lru_cache(maxsize=1)
+def catalog() -> Catalog:
+    """The compiled catalog (read once per process)."""
+    return Catalog()

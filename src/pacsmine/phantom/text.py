@@ -1,0 +1,434 @@
+"""Report text: a latent case written out as a radiology report, with its truth.
+
+:class:`ReportWriter` turns one latent case (modality, region, case type, findings)
+into report text shaped like the paper's Figure 1 (HISTORY / TECHNIQUE / COMPARISON /
+FINDINGS / IMPRESSION, or no headers at all), and records, as it writes, every disease
+mention (present / absent / uncertain / historical) and every image reference with the
+exact sentence that carries it.
+
+Speed matters (the paper's 780K reports should take minutes): every template and word
+pool is compiled once into a :class:`~pacsmine.phantom.catalog.Pool`, and a report costs
+a few hundred ``random()`` calls and ``str.format_map`` calls, nothing per word.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .catalog import Catalog, Pool
+
+__all__ = ["Report", "ReportWriter", "SECTIONS"]
+
+SECTIONS = ("HISTORY", "TECHNIQUE", "COMPARISON", "FINDINGS", "IMPRESSION")
+
+# Series numbering schemes seen in real archives (the first series number of a study).
+_SERIES_SCHEMES = ((2, 1), (3, 1), (1001, 1), (5, 1), (201, 100), (601, 1), (2, 2))
+# Instances per series: thin-slice CT reaches four-digit image numbers.
+_SERIES_SIZES = Pool([(30, 120), (120, 400), (400, 1400)], [0.35, 0.45, 0.2])
+
+
+@dataclass(slots=True)
+class Report:
+    """One generated report and its ground truth.
+
+    ``mentions``: (sentence, term as written, concept, status) tuples.
+    ``references``: (sentence, series, series_written, instance) tuples, one per cited image.
+    ``key_images``: (series, instance) -> concepts drawn in that image.
+    ``series``: (series number, number of instances) of the study.
+    """
+
+    accession: str
+    patient_id: str
+    modality: str
+    region: str
+    case_type: str
+    body_part: str
+    study_date: str
+    style: int
+    contrast: bool
+    text: str = ""
+    findings: list[str] = field(default_factory=list)
+    mentions: list[tuple[str, str, str, str]] = field(default_factory=list)
+    references: list[tuple[str, int, bool, int]] = field(default_factory=list)
+    key_images: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    series: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+class _Style:
+    """The compiled preferences of one radiologist."""
+
+    def __init__(self, cat: Catalog, index: int):
+        s = cat.styles
+        spec = s["styles"][str(index % len(s["styles"]))]
+        self.index = index
+        self.headers: dict[str, str] = s["headers"][spec["headers"]]
+        self.sep: str = spec["sep"]
+        forms = list(spec["refs"])
+        self.ref_forms = Pool(forms, [spec["refs"][f] for f in forms])
+        self.refs = {form: cat.style_pool(s["refs"][form], index, 11 + i) for i, form in enumerate(s["refs"])}
+        self.findings = {kind: cat.style_pool(t, index, 101 + i) for i, (kind, t) in enumerate(s["findings"].items())}
+        self.negation = cat.style_pool(s["negation"]["templates"], index, 201)
+        self.neg_join = cat.style_pool(s["negation"]["joins"], index, 202)
+        self.hedge = cat.style_pool(s["hedge"]["templates"], index, 301)
+        self.hedge_join = cat.style_pool(s["hedge"]["joins"], index, 302)
+        self.hedge_desc = cat.style_pool(s["hedge"]["desc"], index, 303)
+        self.historical = cat.style_pool(s["history"]["historical"], index, 401)
+        self.plain_history = cat.style_pool(s["history"]["plain"], index, 402)
+        self.procedures = cat.style_pool(s["history"]["procedures"], index, 403)
+        self.technique = {m: cat.style_pool(t, index, 501 + i) for i, m in enumerate(("CT", "MR", "PT", "CR", "US"))
+                          for t in [s["technique"][m]]}
+        self.contrast = {m: cat.style_pool(s["technique"][f"{m}_contrast"], index, 511 + i) for i, m in enumerate(("CT", "MR"))}
+        self.agents = {m: cat.style_pool(s["technique"][f"{m}_agents"], index, 521 + i) for i, m in enumerate(("CT", "MR"))}
+        self.comparison = cat.style_pool(s["comparison"]["templates"], index, 601)
+        self.impression = cat.style_pool(s["impression"]["present"], index, 701)
+        self.impression_normal = cat.style_pool(s["impression"]["normal"], index, 702)
+        self.unit = cat.style_pool(["cm", "mm", "cm2"], index, 801)
+        self.filler = cat.style_pool(cat.words["filler"]["templates"], index, 901)
+        # Terse radiologists write shorter reports, verbose ones longer.
+        self.length_factor = (0.75, 1.0, 1.25, 0.9, 1.1, 1.0)[index % 6]
+        self.abbreviate_ranges = index % 2 == 0
+
+
+class ReportWriter:
+    """Writes reports for latent cases drawn from a :class:`Catalog`.
+
+    Parameters
+    ----------
+    cat : the compiled catalog.
+    config : the ``[phantom]`` config section (probabilities, lengths, styles).
+    """
+
+    def __init__(self, cat: Catalog, config: dict[str, Any]):
+        self.cat = cat
+        self.config = config
+        n_styles = max(1, int(config.get("styles", 6)))
+        self.styles = [_Style(cat, i) for i in range(n_styles)]
+        mods = config["modality_weights"]
+        self.modalities = Pool(list(mods), [mods[m] for m in mods])
+        self.region_pools = {m: Pool(list(w), list(w.values())) for m, w in cat.region_weights.items()}
+        self.surfaces = {name: Pool(c.surfaces, zipf=True) for name, c in cat.concepts.items()}
+        self.locations = {
+            (r.name, organ): Pool(locs) for r in cat.regions.values() for organ, locs in r.locations.items()
+        }
+        self.any_location = {r.name: Pool([l for locs in r.locations.values() for l in locs]) for r in cat.regions.values()}
+        self.region_names = {r.name: Pool(r.names, zipf=True) for r in cat.regions.values()}
+        self.symptoms = {r.name: Pool(r.symptoms, zipf=True) for r in cat.regions.values()}
+        w = cat.words
+        self.adjectives = {m: Pool(a, zipf=True) for m, a in w["adjectives"].items()}
+        self.severity = Pool(w["severity"]["words"], zipf=True)
+        self.sexes = Pool(w["patient"]["sex"], zipf=True)
+        parts = w["filler"]["parts"]
+        # each region names its own parts first (the common ones), the general parts after
+        self.parts = {r: Pool(parts.get(r, []) + parts["general"], zipf=True) for r in cat.regions}
+        lists = w["filler"]["lists"]
+        self.states = Pool(lists["states"], zipf=True)
+        self.states_plural = Pool(lists["states_plural"], zipf=True)
+        self.incidentals = Pool(lists["incidentals"], zipf=True)
+        mods = [p + r for r in w["modifiers"]["roots"] for p in w["modifiers"]["prefixes"]]
+        random.Random(4242).shuffle(mods)  # a fixed order: which combinations are the common ones
+        self.modifiers = Pool(mods, zipf=True)
+        self.roots = Pool(w["procedures"]["roots"], zipf=True)
+        self.suffixes = Pool(w["procedures"]["suffixes"], zipf=True)
+        self.qualifiers = Pool(w["procedures"]["qualifiers"])
+        self.history_primaries = Pool(cat.oncologic_history, zipf=True)
+        # log-normal length with the configured mean and sd (Table 1: 130 +- 95 words)
+        mean, sd = float(config["mean_words"]), float(config["sd_words"])
+        self.len_sigma = math.sqrt(math.log(1.0 + (sd / mean) ** 2))
+        self.len_mu = math.log(mean) - self.len_sigma**2 / 2
+
+    # ------------------------------------------------------------------ latent case
+
+    def draw_case(self, rng, accession: str, patient_id: str, study_date: str) -> Report:
+        """Draw modality, region, case type, style and the study's series."""
+        rnd = rng.random
+        modality = self.modalities.draw(rnd)
+        region = self.region_pools[modality].draw(rnd)
+        case = self.cat.case_types[self.cat.case_pools[region].draw(rnd)]
+        style = int(rnd() * len(self.styles))
+        contrast = modality in ("CT", "MR") and rnd() < 0.7
+        report = Report(accession, patient_id, modality, region, case.name, self.cat.regions[region].body_part,
+                        study_date, style, contrast)
+        findings = [case.main]
+        for concept, p in case.secondary:
+            if rnd() < p and concept not in findings:
+                findings.append(concept)
+        report.findings = findings
+        # Series of the study: 1-3 series numbered by one of the archive's schemes.
+        n_series = 1 if rnd() < 0.4 else (2 if rnd() < 0.6 else 3)
+        first, step = _SERIES_SCHEMES[int(rnd() * len(_SERIES_SCHEMES))]
+        for k in range(n_series):
+            lo, hi = _SERIES_SIZES.draw(rnd)
+            report.series.append((first + k * step, rng.randint(lo, hi)))
+        return report
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, rng, report: Report, age: int, sex: str) -> Report:
+        """Fill ``report.text`` and its truth (mentions, references, key images)."""
+        rnd = rng.random
+        cat, cfg = self.cat, self.config
+        st = self.styles[report.style]
+        region = cat.regions[report.region]
+        case = cat.case_types[report.case_type]
+        modality = report.modality
+        mentions = report.mentions
+        adjectives = self.adjectives[modality]
+        region_name = self.region_names[report.region].draw(rnd)
+        modality_name = cat.words["modality_names"][modality]
+        present = set(report.findings)
+        fields = {
+            "modality_name": modality_name, "region": region_name, "age": age, "sex": sex,
+            "sex_cap": _cap(sex), "density": cat.words["density"][modality],
+        }
+
+        def mention(sentence: str, surface: str, concept: str, status: str) -> None:
+            if surface not in sentence:  # written capitalised at the start of the sentence
+                surface = _cap(surface)
+            mentions.append((sentence, surface, concept, status))
+
+        def size_text() -> tuple[str, float]:
+            c_lo, c_hi = size_range
+            mm = c_lo + (c_hi - c_lo) * rnd()
+            unit = st.unit.draw(rnd)
+            if unit == "mm":
+                return f"{mm:.0f} mm", mm
+            if unit == "cm2":
+                return f"{mm / 10:.1f} x {mm * (0.5 + 0.4 * rnd()) / 10:.1f} cm", mm
+            return f"{mm / 10:.1f} cm", mm
+
+        # ---------------------------------------------------------------- HISTORY
+        history: list[str] = []
+        primary = None
+        if case.oncologic or rnd() < cfg["p_incidental_history"]:
+            for _ in range(3):
+                candidate = self.history_primaries.draw(rnd)
+                if candidate not in present:
+                    primary = candidate
+                    break
+        symptom = self.symptoms[report.region].draw(rnd)
+        fields["symptom"], fields["symptom_cap"] = symptom, _cap(symptom)
+        if primary is not None:
+            surface = self.surfaces[primary].draw(rnd)
+            sentence = _cap(st.historical.draw(rnd).format_map({**fields, "term": surface}))
+            history.append(sentence)
+            mention(sentence, surface, primary, "historical")
+        else:
+            history.append(_cap(st.plain_history.draw(rnd).format_map(fields)))
+        if rnd() < 0.35:
+            procs = [self._procedure(rnd) for _ in range(1 if rnd() < 0.7 else 2)]
+            history.append(st.procedures.draw(rnd).format(procedures=" and ".join(procs)))
+
+        # ---------------------------------------------------------------- TECHNIQUE / COMPARISON
+        technique = []
+        if modality != "CR" or rnd() < 0.5:
+            contrast = ""
+            if modality in ("CT", "MR"):
+                pool = st.contrast[modality]
+                for _ in range(4):  # the phrase must agree with the latent contrast flag
+                    contrast = pool.draw(rnd)
+                    if ("without" in contrast and "with " not in contrast) != report.contrast:
+                        break
+                ml = (15, 20, 10, 7)[int(rnd() * 4)] if modality == "MR" else (75, 80, 100, 120, 90)[int(rnd() * 5)]
+                contrast = contrast.format(ml=ml, agent=st.agents[modality].draw(rnd))
+            dose = f"{8 + 8 * rnd():.1f}"
+            technique.append(st.technique[modality].draw(rnd).format(
+                region=region_name, contrast=contrast, dose=dose, uptake=55 + int(rnd() * 30)))
+        comparison = [_cap(st.comparison.draw(rnd).format_map(fields))]
+
+        # ---------------------------------------------------------------- FINDINGS
+        findings: list[str] = []
+        for k, concept_name in enumerate(report.findings):
+            concept = cat.concepts[concept_name]
+            size_range = concept.size_mm
+            surface = self.surfaces[concept_name].draw(rnd)
+            loc_pool = self.locations.get((report.region, concept.organ)) or self.any_location[report.region]
+            loc = loc_pool.draw(rnd)
+            size, mm = size_text()
+            size_range = (mm * 0.5, mm * 0.9)
+            size2, _ = size_text()
+            size_range = concept.size_mm
+            adj = (self.adjectives["bone"] if concept.kind == "bone" else adjectives).draw(rnd)
+            sev = self.severity.draw(rnd)
+            cited: list[tuple[int, int, bool]] = []
+            ref = ""
+            if concept.metastatic:
+                p_cite = cfg["p_cite_metastatic"]
+            else:
+                p_cite = cfg["p_cite_main"] if k == 0 else cfg["p_cite_secondary"]
+            if rnd() < p_cite:
+                ref, cited = self._reference(rng, st, report)
+                if rnd() < cfg["p_two_references"]:
+                    ref2, cited2 = self._reference(rng, st, report, series=cited[0][0])
+                    second = st.refs["second"].draw(rnd) if "second" in st.refs else " and the {loc}{ref}"
+                    ref += second.format(loc=loc_pool.draw(rnd), ref=ref2)
+                    cited += cited2
+            template = st.findings[concept.kind].draw(rnd)
+            sentence = _cap(template.format_map({
+                **fields, "term": surface, "loc": loc, "size": size, "size2": size2, "adj": adj,
+                "adj_cap": _cap(adj), "sev": sev, "sev_cap": _cap(sev), "ref": ref,
+            }))
+            findings.append(sentence)
+            mention(sentence, surface, concept_name, "present")
+            for series, instance, written in cited:
+                report.references.append((sentence, series, written, instance))
+                report.key_images.setdefault((series, instance), []).append(concept_name)
+
+        # hedged differential: uncertain mentions
+        if rnd() < cfg["p_hedge"]:
+            pool = [c for c in cat.hedge_concepts[report.region] if c not in present]
+            if pool:
+                k = 1 + int(rnd() * min(3, len(pool)))
+                chosen = rng.sample(pool, k)
+                present.update(chosen)
+                surfaces = [self.surfaces[c].draw(rnd) for c in chosen]
+                size_range = (4.0, 15.0)
+                size, _ = size_text()
+                adj = adjectives.draw(rnd)
+                desc = st.hedge_desc.draw(rnd).format(adj=adj, size=size)
+                joined = self._join(surfaces, st.hedge_join.draw(rnd))
+                sentence = _cap(st.hedge.draw(rnd).format(desc=desc, loc=self.any_location[report.region].draw(rnd),
+                                                          terms=joined))
+                findings.append(sentence)
+                for c, s in zip(chosen, surfaces):
+                    mention(sentence, s, c, "uncertain")
+
+        # negated statements: absent mentions, one to three diseases each
+        negatable = [c for c in region.negatable if c not in present]
+        n_neg = int(rnd() * (cfg["max_negations"] + 1))
+        negations = []
+        for _ in range(n_neg):
+            if not negatable:
+                break
+            k = 1 + int(rnd() * min(3, len(negatable)))
+            chosen = rng.sample(negatable, k)
+            for c in chosen:
+                negatable.remove(c)
+            surfaces = [self.surfaces[c].draw(rnd) for c in chosen]
+            joined = self._join(surfaces, st.neg_join.draw(rnd))
+            sentence = st.negation.draw(rnd).format(terms=joined, terms_cap=_cap(joined), modality_name=modality_name)
+            negations.append(sentence)
+            for c, s in zip(chosen, surfaces):
+                mention(sentence, s, c, "absent")
+
+        # ---------------------------------------------------------------- IMPRESSION
+        impression = []
+        main = report.findings[0]
+        if rnd() < 0.85:
+            surface = self.surfaces[main].draw(rnd)
+            concept = cat.concepts[main]
+            loc_pool = self.locations.get((report.region, concept.organ)) or self.any_location[report.region]
+            sentence = st.impression.draw(rnd).format(term=surface, term_cap=_cap(surface), loc=loc_pool.draw(rnd))
+            impression.append(sentence)
+            mention(sentence, surface, main, "present")
+        if rnd() < 0.5 or not impression:
+            impression.append(_cap(st.impression_normal.draw(rnd).format_map(fields)))
+
+        # ---------------------------------------------------------------- length: normal statements and filler
+        target = math.exp(self.len_mu + self.len_sigma * rng.gauss(0.0, 1.0)) * st.length_factor
+        words = sum(s.count(" ") + 1 for part in (history, technique, comparison, findings, negations, impression)
+                    for s in part)
+        normals = list(region.normal)
+        extra: list[str] = []
+        typo = cfg["typo_rate"]
+        while words < target:
+            if normals and rnd() < 0.55:
+                sentence = normals.pop(int(rnd() * len(normals))) + "."
+            else:
+                sentence = self._filler(rnd, st, report.region)
+            if rnd() < typo:
+                sentence = self._typo(rng, sentence)
+            extra.append(sentence)
+            words += sentence.count(" ") + 1
+        # negations and normal statements interleave after the positive findings
+        body = findings[:]
+        for sentence in negations + extra:
+            body.insert(len(findings) + int(rnd() * (len(body) - len(findings) + 1)), sentence)
+
+        sections = (("HISTORY", history), ("TECHNIQUE", technique), ("COMPARISON", comparison),
+                    ("FINDINGS", body), ("IMPRESSION", impression))
+        paragraphs = []
+        for name, sentences in sections:
+            if not sentences:
+                continue
+            header = st.headers[name]
+            text = st.sep.join(sentences)
+            paragraphs.append(f"{header}\n{text}" if header else text)
+        report.text = "\n\n".join(paragraphs)
+        return report
+
+    # ------------------------------------------------------------------ pieces
+
+    @staticmethod
+    def _join(surfaces: list[str], join: str) -> str:
+        if len(surfaces) == 1:
+            return surfaces[0]
+        if len(surfaces) == 2 and join == ", ":
+            join = " or "
+        last = " or " if join == ", " else join
+        return join.join(surfaces[:-1]) + last + surfaces[-1]
+
+    def _procedure(self, rnd: Callable[[], float]) -> str:
+        return self.qualifiers.draw(rnd) + self.roots.draw(rnd) + self.suffixes.draw(rnd)
+
+    def _filler(self, rnd: Callable[[], float], st: _Style, region: str) -> str:
+        parts = self.parts[region]
+        part = parts.draw(rnd)
+        plural = part.endswith("s") and not part.endswith(("ss", "us", "is"))
+        return st.filler.draw(rnd).format(
+            part=part, part_cap=_cap(part), part2=parts.draw(rnd),
+            state=(self.states_plural if plural else self.states).draw(rnd),
+            state_plural=self.states_plural.draw(rnd), incidental=self.incidentals.draw(rnd),
+            modifier=self.modifiers.draw(rnd))
+
+    @staticmethod
+    def _typo(rng, sentence: str) -> str:
+        """Swap two letters of one word: the misspellings that make a real vocabulary's tail."""
+        words = sentence.split(" ")
+        i = int(rng.random() * len(words))
+        w = words[i]
+        if len(w) >= 5 and w.isalpha():
+            p = 1 + int(rng.random() * (len(w) - 3))
+            kind = rng.random()
+            if kind < 0.4:  # transposed letters
+                words[i] = w[:p] + w[p + 1] + w[p] + w[p + 2:]
+            elif kind < 0.7:  # a letter dropped
+                words[i] = w[:p] + w[p + 1:]
+            else:  # a letter doubled
+                words[i] = w[:p] + w[p] + w[p:]
+        return " ".join(words)
+
+    def _reference(self, rng, st: _Style, report: Report, series: int | None = None
+                   ) -> tuple[str, list[tuple[int, int, bool]]]:
+        """One written image reference and the (series, instance, series_written) it cites."""
+        rnd = rng.random
+        form = st.ref_forms.draw(rnd)
+        if series is None:
+            series, n = report.series[int(rnd() * len(report.series))]
+        else:
+            n = dict(report.series)[series]
+        if form == "image_only" and len(report.series) > 1:
+            form = "paren"  # "image 45" alone is only unambiguous in a single-series study
+        a = 1 + int(rnd() * n)
+        template = st.refs[form].draw(rnd)
+        if form == "range":
+            b = min(n, a + 1 + int(rnd() * 3))
+            if b == a:
+                form, template = "paren", st.refs["paren"].draw(rnd)
+            else:
+                sa, sb = str(a), str(b)
+                written = sb[-2:] if st.abbreviate_ranges and a >= 100 and sa[:-2] == sb[:-2] else sb
+                return template.format(s=series, a=a, b=written), [(series, i, True) for i in range(a, b + 1)]
+        if form == "list":
+            j = a + 2 + int(rnd() * 12)
+            if j > n:
+                form, template = "paren", st.refs["paren"].draw(rnd)
+            else:
+                return template.format(s=series, i=a, j=j), [(series, a, True), (series, j, True)]
+        return template.format(s=series, i=a), [(series, a, form != "image_only")]
