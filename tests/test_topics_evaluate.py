@@ -74,6 +74,6 @@ def test_evaluate_topics_against_truth_and_without(tmp_path):
     assert result["documents_scored"] == 4 and result["documents_unmatched"] == 1
     assert result["nmi"] == pytest.approx(1.0) and result["ari"] == pytest.approx(1.0)
     assert result["true_case_types"] == 3
-    assert result["k_ratio"] == pytest.approx(2 / 3)
+    assert result["k_ratio"] == pytest.approx(2 / 3) and result["k_near_truth"] is True
     assert result["chosen_k"] == {"level1": 2, "level2": 5, "level3": 9}
     assert evaluate_topics(ws, None) == {"truth": None, "chosen_k": {"level1": 2, "level2": 5, "level3": 9}}

@@ -14,6 +14,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+# The chosen K counts as "near" the number of true case types within this ratio.
+NEAR_RATIO = (0.5, 2.0)
+
 __all__ = ["contingency", "normalized_mutual_info", "adjusted_rand_index", "purity", "evaluate_topics"]
 
 
@@ -92,7 +95,7 @@ def evaluate_topics(ws, truth: Path | None) -> dict[str, Any]:
     ``truth``: a phantom's ``truth/`` folder (or its reports.parquet), or None.
     Returns ``{"truth": None, "chosen_k": {...}}`` without truth, else NMI, ARI, purity
     of level-1 labels against case types over the reports present in both, the chosen
-    K, the number of true case types and their ratio.
+    K, the number of true case types, their ratio and whether it lies within NEAR_RATIO.
     """
     import pyarrow.parquet as pq
 
@@ -115,6 +118,8 @@ def evaluate_topics(ws, truth: Path | None) -> dict[str, Any]:
         "true_case_types": n_types,
         "k_ratio": (k1 / n_types) if (k1 and n_types) else None,
     }
+    ratio = result["k_ratio"]
+    result["k_near_truth"] = None if ratio is None else bool(NEAR_RATIO[0] <= ratio <= NEAR_RATIO[1])
     if pairs:
         t, p = zip(*pairs)
         result.update({"nmi": normalized_mutual_info(t, p), "ari": adjusted_rand_index(t, p), "purity": purity(t, p)})

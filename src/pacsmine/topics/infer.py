@@ -83,17 +83,19 @@ class TopicLabeller:
 
     def label(self, token_lists: Sequence[list[str]]) -> list[dict[str, Any]]:
         theta = self.level1.transform(token_lists)
-        parents = np.argmax(theta, axis=1) if len(theta) else np.zeros(0, np.int64)
-        out: list[dict[str, Any]] = []
-        for tokens, row, parent in zip(token_lists, theta, parents):
-            pid = str(int(parent))
-            child = self._child(pid)
+        parents = [str(int(p)) for p in np.argmax(theta, axis=1)] if len(theta) else []
+        level2 = [f"{p}.0" for p in parents]  # kept where the parent was not split
+        # One inference call per parent model, not one per report.
+        for parent in sorted(set(parents)):
+            child = self._child(parent)
             if child is None:
-                level2 = f"{pid}.0"  # the parent was not split (too few reports)
-            else:
-                level2 = f"{pid}.{int(np.argmax(child.transform([tokens])[0]))}"
-            out.append({"level1": pid, "level1_theta": [round(float(x), 6) for x in row], "level2": level2})
-        return out
+                continue
+            rows = [i for i, p in enumerate(parents) if p == parent]
+            sub = child.transform([token_lists[i] for i in rows])
+            for i, j in zip(rows, np.argmax(sub, axis=1)):
+                level2[i] = f"{parent}.{int(j)}"
+        return [{"level1": p, "level1_theta": [round(float(x), 6) for x in row], "level2": l2}
+                for p, row, l2 in zip(parents, theta, level2)]
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:
