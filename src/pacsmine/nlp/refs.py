@@ -73,6 +73,7 @@ def _alternatives(words: list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
+_DIGIT = re.compile(r"\d").search
 _UNITS = r"(?:mm|cm|m|ml|cc|mg|hu|kg|months?|mos?|weeks?|wks?|days?|years?|yrs?|hours?|hrs?|minutes?|min|sec|seconds?|x|%)\b"
 
 
@@ -173,7 +174,7 @@ class ReferenceParser:
     def parse(self, text: str) -> list[Reference]:
         """All references in ``text``, in order; ranges expanded in order."""
         out: list[Reference] = []
-        if not text or not any(c.isdigit() for c in text):
+        if not text or _DIGIT(text) is None:  # cheap prefilter: no number, no reference
             return out
         for m in self._grammar.finditer(text):
             if m.group("f1") is not None:

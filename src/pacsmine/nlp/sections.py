@@ -59,14 +59,13 @@ class SectionSplitter:
         organ_alts = "|".join(re.escape(o) for o in sorted(self.organs_, key=len, reverse=True))
         # Section header: line start or after a sentence end; a colon, or alone on its line.
         self._section = re.compile(
-            r"(?:^|(?<=\n)|(?<=[.!?]\s)|(?<=[.!?]\s\s))[ \t]*(?P<h>" + alts + r")[ \t]*(?::|(?=[ \t]*(?:\n|$)))",
+            r"(?:\A|\n|[.!?][ \t]{1,2})[ \t]*(?P<h>" + alts + r")[ \t]*(?::|(?=[ \t]*(?:\n|\Z)))",
             re.IGNORECASE,
         )
         # Organ sub-header: a known organ anywhere a sentence may start, or any
         # line-initial upper-case words ending in a colon.
         self._organ = re.compile(
-            r"(?:^|(?<=\n)|(?<=[.!?]\s))[ \t]*(?P<o>(?i:" + organ_alts + r")|[A-Z][A-Z/&,\- ]{1,38}[A-Z])[ \t]*:(?!\d)",
-            re.MULTILINE,
+            r"(?:\A|\n|[.!?][ \t])[ \t]*(?P<o>(?i:" + organ_alts + r")|[A-Z][A-Z/&,\- ]{1,38}[A-Z])[ \t]*:(?!\d)",
         )
 
     @classmethod
@@ -82,6 +81,8 @@ class SectionSplitter:
             if header.islower() and m.group(0).rstrip()[-1:] != ":":
                 continue  # a lower-case word alone on a line is text, not a header
             marks.append((m.start("h"), m.end(), self.variants_[header.lower()], header))
+        if not marks and ":" not in text:
+            return [Segment(None, None, 0, len(text))] if text.strip() else []
         taken = [(a, b) for a, b, _, _ in marks]
         for m in self._organ.finditer(text):
             s = m.start("o")

@@ -98,7 +98,7 @@ class SentenceSplitter:
                     word = text[word_start:p].lstrip("([\"'").lower()
                     if word in abbreviations or word.rstrip(".") in abbreviations:
                         continue
-                    if _LIST_MARKER.match(text[sent_start : p + 1]):
+                    if p - sent_start < 8 and _LIST_MARKER.match(text[sent_start : p + 1]):
                         continue  # "1." of a numbered list belongs to its item
                 cut = q
             if text[sent_start:cut].strip():

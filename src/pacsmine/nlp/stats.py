@@ -46,17 +46,18 @@ class CorpusCounts:
         whether it cites an image, per sentence."""
         stop = self.stopwords
         n_words = 0
+        every, cited = self.sentence["all"], self.sentence["reference"]
         for words, n_terms, ref in zip(sentence_words, mention_counts, has_reference):
             n = len(words)
-            content = sum(1 for w in words if w not in stop and not w.isdigit())
+            # Words are letters or digits (the tokenizer's pattern): a digit first means a number.
+            content = n - sum(1 for w in words if w in stop or w[0] <= "9")
             n_words += n
-            self.word_freq.update(words)
-            for kind in ("all", "reference") if ref else ("all",):
-                acc = self.sentence[kind]
+            for acc in (every, cited) if ref else (every,):
                 acc["n"] += 1
                 acc["words"] += n
                 acc["content_words"] += content
                 acc["disease_terms"] += n_terms
+        self.word_freq.update([w for words in sentence_words for w in words])
         self.documents += 1
         self.words += n_words
         self.words_sq += n_words * n_words
