@@ -51,3 +51,8 @@ def test_split_report_numbers_sentences_with_sections_and_offsets():
     assert [s.text for s in sentences] == ["LUNGS: Clear.", "PLEURA: Normal.", "No disease."]
     for s in sentences:
         assert text[s.start : s.end] == s.text
+
+
+def test_line_break_inside_parentheses_is_not_a_boundary(splitter):
+    text = "Nodule in the upper lobe, unchanged (image 36, series\n3). Stable."
+    assert splitter.split(text) == ["Nodule in the upper lobe, unchanged (image 36, series\n3).", "Stable."]

@@ -9,7 +9,8 @@ boundary when
 * the next word starts in lower case ("2 cc/s. then ...", "etc. and");
 * the text before it in the sentence is only a list marker ("1." of "1. No pneumonia.");
 * it is a single line break inside wrapped text: the next line starts in lower case,
-  or the line ends with a comma, hyphen, slash or open parenthesis.
+  the line ends with a comma, hyphen, slash, open parenthesis or a joining word
+  ("and", "of", ...), or a parenthesis opened in the sentence is still open.
 
 Decimals ("2.5 mm"), dates ("12.05.2013", "11/16/2023") and rates ("2 cc/s") never
 split, because a boundary needs white space after the period. A blank line always
@@ -126,6 +127,8 @@ class SentenceSplitter:
             return True
         if text[nxt].islower():
             return False
+        if text.count("(", sent_start, p) > text.count(")", sent_start, p):
+            return False  # inside parentheses: "(image 36, series\n3)"
         line_start = text.rfind("\n", sent_start, p) + 1
         return not _WRAP_END.search(text[max(line_start, sent_start, p - 40) : p])
 
