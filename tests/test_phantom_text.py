@@ -1,0 +1,116 @@
+"""Report text and its truth: every recorded mention and reference is really in the text."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter, defaultdict
+
+import pytest
+
+from pacsmine.phantom import iter_reports
+from pacsmine.phantom.catalog import catalog
+from pacsmine.phantom.text import ReportWriter
+
+
+@pytest.fixture(scope="module")
+def reports(config):
+    return list(iter_reports(400, 11, config["phantom"]))
+
+
+@pytest.fixture(scope="module")
+def config():
+    from pacsmine.config import load_config
+
+    return load_config()
+
+
+def test_mentions_are_in_their_sentences_and_sentences_in_the_text(reports):
+    for r in reports:
+        for sentence, term, concept, status in r.mentions:
+            assert sentence in r.text
+            assert term in sentence
+            assert concept in catalog().concepts
+            assert status in {"present", "absent", "uncertain", "historical"}
+            # recoverable sentence: ends with a period, followed by a space, a newline or the end
+            assert sentence.endswith(".")
+            end = r.text.index(sentence) + len(sentence)
+            assert end == len(r.text) or r.text[end] in " \n"
+
+
+def test_statuses_follow_the_wording(reports):
+    by_status = defaultdict(list)
+    for r in reports:
+        for sentence, term, concept, status in r.mentions:
+            by_status[status].append(sentence.lower())
+    assert all(s.count("history") or s.startswith("prior history") for s in by_status["historical"])
+    negation_cues = ("no ", "negative for", "not seen", "ruled out", "without")
+    assert all(any(cue in s for cue in negation_cues) for s in by_status["absent"])
+    hedge_cues = ("possibly", "may represent", "differential", "cannot exclude", "likely", "questionable",
+                  "suspicious", "could represent")
+    assert all(any(cue in s for cue in hedge_cues) for s in by_status["uncertain"])
+    # a negated list gives one absent row per disease: some sentences carry several
+    counts = Counter((r.accession, m[0]) for r in reports for m in r.mentions if m[3] == "absent")
+    assert max(counts.values()) >= 2
+    present = {m[2] for r in reports for m in r.mentions if m[3] == "present"}
+    for r in reports:  # the report's latent findings are all written as present
+        written = {m[2] for m in r.mentions if m[3] == "present"}
+        assert set(r.findings) <= written | present
+
+
+def test_references_are_written_in_their_sentences(reports):
+    n_refs = 0
+    forms = Counter()
+    for r in reports:
+        series = dict(r.series)
+        for sentence, s, written, instance in r.references:
+            n_refs += 1
+            assert sentence in r.text
+            assert s in series and 1 <= instance <= series[s]
+            numbers = set(re.findall(r"\d+", sentence))
+            if written:
+                assert str(s) in numbers
+            else:
+                assert len(r.series) == 1  # "image 45" alone only in a single-series study
+            if str(instance) not in numbers:  # an abbreviated range end: "images 1013-16"
+                assert re.search(r"\d+-\d+", sentence)
+            forms["colon" if re.search(r"\(\w*\s?\d+:\d+\)", sentence) else
+                  "se_im" if re.search(r"[Ss]e \d+,? [Ii]m \d+", sentence) else
+                  "of_series" if "of series" in sentence else
+                  "range" if re.search(r"images? \d+-\d+", sentence) else "other"] += 1
+        for (s, i), concepts in r.key_images.items():
+            assert concepts and all(c in r.findings for c in concepts)
+    assert n_refs > 50
+    assert len([f for f, c in forms.items() if c > 0]) >= 4
+    per_report = Counter(len({x[0] for x in r.references}) for r in reports)
+    assert per_report[0] > len(reports) * 0.3  # many reports cite no image
+
+
+def test_styles_differ_and_some_reports_have_no_headers(reports):
+    with_headers = [r for r in reports if re.search(r"^(FINDINGS|Findings):", r.text, re.M)]
+    without = [r for r in reports if not re.search(r"^[A-Z][A-Za-z ]+:$", r.text, re.M)]
+    assert with_headers and without
+    assert len({r.style for r in reports}) == 6
+
+
+def test_same_seed_same_reports_other_seed_other(config):
+    a = [r.text for r in iter_reports(30, 5, config["phantom"])]
+    b = [r.text for r in iter_reports(30, 5, config["phantom"])]
+    c = [r.text for r in iter_reports(30, 6, config["phantom"])]
+    assert a == b and a != c
+
+
+def test_patients_hold_several_reports(reports):
+    per_patient = Counter(r.patient_id for r in reports)
+    assert max(per_patient.values()) >= 2 and len(per_patient) > len(reports) / 3
+    assert len({r.accession for r in reports}) == len(reports)
+
+
+def test_typo_changes_one_word_only():
+    rng = random.Random(3)
+    sentence = "The visualized osseous structures are unremarkable."
+    changed = [ReportWriter._typo(rng, sentence) for _ in range(50)]
+    assert any(c != sentence for c in changed)
+    for c in changed:
+        diff = [a != b for a, b in zip(c.split(" "), sentence.split(" "))]
+        assert sum(diff) <= 1 and len(c.split(" ")) == len(sentence.split(" "))
