@@ -58,7 +58,7 @@ def evaluate_extract(ws: Workspace, truth: Path | None) -> dict[str, Any]:
     without a truth folder)."""
     metrics = ws.metrics("extract") or {}
     counts = {
-        "references": (metrics.get("references") or {}).get("total"),
+        "references_total": (metrics.get("references") or {}).get("total"),
         "link_rate": metrics.get("link_rate"),
         "key_images": metrics.get("key_images"),
         "terms": metrics.get("terms"),
@@ -69,14 +69,16 @@ def evaluate_extract(ws: Workspace, truth: Path | None) -> dict[str, Any]:
     out: dict[str, Any] = {"truth": str(truth), **counts}
     ext = ws.stage_dir("extract")
     refs = pq.read_table(ext / "references.parquet").to_pylist()
-    sentences = pq.read_table(ext / "sentences.parquet", columns=["accession", "sentence_index", "text"])
     truth_refs_path = truth / "references.parquet"
     if truth_refs_path.exists():
         truth_refs = pq.read_table(truth_refs_path).to_pylist()
-        text_of = {
-            (a, i): _norm(t)
-            for a, i, t in zip(*(sentences.column(c).to_pylist() for c in ("accession", "sentence_index", "text")))
-        }
+        # Only the citing sentences' texts are needed: stream the sentences table.
+        wanted = {(r["accession"], r["sentence_index"]) for r in refs}
+        text_of: dict[tuple[str, int], str] = {}
+        for batch in pq.ParquetFile(ext / "sentences.parquet").iter_batches(columns=["accession", "sentence_index", "text"]):
+            for a, i, t in zip(*(batch.column(c).to_pylist() for c in ("accession", "sentence_index", "text"))):
+                if (a, i) in wanted:
+                    text_of[(a, i)] = _norm(t)
         cited, linked, attributed = set(), set(), set()
         for r in refs:
             series = r["series"] if r["series"] is not None else _series_of(r["image_id"])
