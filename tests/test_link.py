@@ -42,3 +42,10 @@ def test_from_parquet_and_missing_file(tmp_path):
     assert len(ImageIndex.from_parquet(tmp_path / "images.parquet")) == 4
     empty = ImageIndex.from_parquet(tmp_path / "absent.parquet")
     assert len(empty) == 0 and empty.link("A", 3, 45) == (UNMATCHED, None)
+
+
+def test_series_written_before_in_the_sentence_settles_an_ambiguous_instance():
+    index = ImageIndex().fit(images())
+    status, image = index.link("A", None, 45, context_series=4)
+    assert status == LINKED and image.image_id == "A/4/45"
+    assert index.link("A", None, 45, context_series=9) == (AMBIGUOUS, None)

@@ -119,9 +119,12 @@ class ReportNLP:
                         "historical": bool(m.historical),
                     }
                 )
+            context_series = None
             for ref in self.parser.parse(s.text):
                 has_ref[s.index] = True
-                status, image = self.index.link(accession, ref.series, ref.image)
+                status, image = self.index.link(accession, ref.series, ref.image, context_series)
+                if ref.series is not None:
+                    context_series = ref.series
                 rows["references"].append(
                     {
                         "accession": accession, "sentence_index": s.index, "series": ref.series, "instance": ref.image,

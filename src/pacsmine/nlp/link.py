@@ -73,8 +73,15 @@ class ImageIndex:
     def __len__(self) -> int:
         return len(self.by_key_)
 
-    def link(self, accession: str, series: int | None, instance: int) -> tuple[str, LinkedImage | None]:
-        """``(status, image)``: status is linked/unmatched/ambiguous; image is None unless linked."""
+    def link(
+        self, accession: str, series: int | None, instance: int, context_series: int | None = None
+    ) -> tuple[str, LinkedImage | None]:
+        """``(status, image)``: status is linked/unmatched/ambiguous; image is None unless linked.
+
+        ``context_series``: for a reference without series, the series written
+        last before it in the same sentence ("series 7 image 61, and ... on image
+        108"); it settles an instance that several series have, and nothing else.
+        """
         if series is not None:
             image = self.by_key_.get((accession, series, instance))
             return (LINKED, image) if image is not None else (UNMATCHED, None)
@@ -82,6 +89,8 @@ class ImageIndex:
         if not candidates:
             return UNMATCHED, None
         if len(candidates) > 1:
+            if context_series in candidates:
+                return LINKED, self.by_key_[(accession, context_series, instance)]
             return AMBIGUOUS, None
         return LINKED, self.by_key_[(accession, candidates[0], instance)]
 

@@ -130,7 +130,7 @@ class ReferenceParser:
         num = prefix + r"\d{1,6}(?![\d])(?!\.\d)(?!\s?:\s?\d)"
         item = num + r"(?:" + rng + prefix + r"\d{1,6}(?![\d])(?!\.\d))?(?!\s*" + _UNITS + r")"
         lst = item + r"(?:" + sep + item + r")*"
-        kw_end = r"(?![a-z])\.?\s*"
+        kw_end = r"(?![a-z])\.?\s*(?::\s*)?"  # "se:3, im:45"
         series_first = (
             r"(?P<f1>\b(?:" + serl + r")" + kw_end + r"(?P<s1>" + num + r")"
             r"\s*(?:[,;/:]|-(?!\d))?\s*(?:(?:at|on|and)\s+)?"
