@@ -275,6 +275,8 @@ class ReportWriter:
                 "adj_cap": _cap(adj), "sev": sev, "sev_cap": _cap(sev), "ref": ref,
             }))
             findings.append(sentence)
+            if k == 0:
+                main_loc = loc
             mention(sentence, surface, concept_name, "present")
             for series, instance, written in cited:
                 report.references.append((sentence, series, written, instance))
@@ -284,8 +286,12 @@ class ReportWriter:
         if rnd() < cfg["p_hedge"]:
             pool = [c for c in cat.hedge_concepts[report.region] if c not in present]
             if pool:
-                k = 1 + int(rnd() * min(3, len(pool)))
-                chosen = rng.sample(pool, k)
+                # a differential is about one place: diseases of the same organ where possible
+                first = pool[int(rnd() * len(pool))]
+                organ = cat.concepts[first].organ
+                same = [c for c in pool if c != first and cat.concepts[c].organ == organ]
+                k = int(rnd() * min(3, len(same) + 1))
+                chosen = [first] + rng.sample(same, k)
                 present.update(chosen)
                 surfaces = [self.surfaces[c].draw(rnd) for c in chosen]
                 size_range = (4.0, 15.0)
@@ -293,8 +299,8 @@ class ReportWriter:
                 adj = adjectives.draw(rnd)
                 desc = st.hedge_desc.draw(rnd).format(adj=adj, size=size)
                 joined = self._join(surfaces, st.hedge_join.draw(rnd))
-                sentence = _cap(st.hedge.draw(rnd).format(desc=desc, loc=self.any_location[report.region].draw(rnd),
-                                                          terms=joined))
+                loc_pool = self.locations.get((report.region, organ)) or self.any_location[report.region]
+                sentence = _cap(st.hedge.draw(rnd).format(desc=desc, loc=loc_pool.draw(rnd), terms=joined))
                 findings.append(sentence)
                 for c, s in zip(chosen, surfaces):
                     mention(sentence, s, c, "uncertain")
@@ -322,9 +328,7 @@ class ReportWriter:
         main = report.findings[0]
         if rnd() < 0.85:
             surface = self.surfaces[main].draw(rnd)
-            concept = cat.concepts[main]
-            loc_pool = self.locations.get((report.region, concept.organ)) or self.any_location[report.region]
-            sentence = st.impression.draw(rnd).format(term=surface, term_cap=_cap(surface), loc=loc_pool.draw(rnd))
+            sentence = st.impression.draw(rnd).format(term=surface, term_cap=_cap(surface), loc=main_loc)
             impression.append(sentence)
             mention(sentence, surface, main, "present")
         if rnd() < 0.5 or not impression:
