@@ -14,6 +14,7 @@ and refit the chosen K on every document.
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -90,7 +91,6 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
         heldout_tokens = list(corpus.subset(heldout_rows))
         encoded: HeldOut | None = None
         encoded_for: list[str] | None = None
-        import time
 
         iterations = int(params["selection_iterations"])
         with progress() if show_progress else _null() as bar:
