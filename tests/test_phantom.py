@@ -95,6 +95,19 @@ def test_export_layout_and_truth_consistency(small_export):
         assert i["path"] == f"images/{patients[i['accession']]}/{i['accession']}/{i['series']}/{i['instance']}.dcm"
 
 
+def test_regenerating_replaces_the_previous_images(tmp_path):
+    cfg = _cfg(image_size=64)
+    generate(tmp_path, reports=40, seed=1, config=cfg, images=True)
+    generate(tmp_path, reports=40, seed=2, config=cfg, images=True)
+    paths = {i["path"] for i in pq.read_table(tmp_path / "truth" / "images.parquet").to_pylist()}
+    on_disk = {p.relative_to(tmp_path).as_posix() for p in (tmp_path / "images").rglob("*.dcm")}
+    assert paths == on_disk
+    foreign = tmp_path / "foreign"
+    (foreign / "images").mkdir(parents=True)
+    with pytest.raises(FileExistsError):
+        generate(foreign, reports=5, seed=1, config=cfg, images=False)
+
+
 def test_text_only_export_has_empty_image_truth(tmp_path):
     summary = generate(tmp_path, reports=30, seed=1, config=_cfg(), images=False)
     assert not (tmp_path / "images").exists()

@@ -19,6 +19,7 @@ import csv
 import datetime as _dt
 import json
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,7 @@ def generate(out: Path, reports: int, seed: int, config: dict[str, Any], images:
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    _clear_previous(out)
     truth_dir = out / "truth"
     truth_dir.mkdir(exist_ok=True)
     chunk = max(1, int(config.get("chunk_reports", 5000)))
@@ -187,6 +189,24 @@ def generate(out: Path, reports: int, seed: int, config: dict[str, Any], images:
         tmp.write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
     console.print(f"[green]phantom[/]: {counts['reports']} reports, {counts['images']} images -> {out}")
     return summary
+
+
+def _clear_previous(out: Path) -> None:
+    """Remove the images of an earlier phantom in ``out``: stale DICOM files would join the new export.
+
+    Only a folder that an earlier ``generate`` wrote (its export.json says so) is cleared;
+    images beside anything else are an error rather than a deletion.
+    """
+    images = out / "images"
+    if not images.exists():
+        return
+    try:
+        previous = json.loads((out / "export.json").read_text("utf-8")).get("generator")
+    except (OSError, ValueError):
+        previous = None
+    if previous != "pacsmine.phantom":
+        raise FileExistsError(f"{images} exists and {out} is not a phantom export: choose an empty folder")
+    shutil.rmtree(images)
 
 
 def _collect(columns: dict[str, dict[str, list]], report: Report) -> None:
