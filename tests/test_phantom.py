@@ -88,7 +88,8 @@ def test_export_layout_and_truth_consistency(small_export):
     assert summary["counts"]["images"] == len(images) == len(list((out / "images").rglob("*.dcm")))
     corrupt = [i for i in images if i["corrupt"]]
     assert len(corrupt) == len(summary["corrupt_images"]) >= 1
-    assert json.loads((out / "export.json").read_text())["seed"] == 4
+    meta = json.loads((out / "export.json").read_text())
+    assert (meta["seed"], meta["reports"], meta["generator"]) == (4, 80, "pacsmine.phantom")
     # images sit under images/<patient_id>/<accession>/<series>/<instance>.dcm
     patients = {r["accession"]: r["patient_id"] for r in reports}
     for i in images[:20]:

@@ -176,6 +176,7 @@ def generate(out: Path, reports: int, seed: int, config: dict[str, Any], images:
         "generator": "pacsmine.phantom",
         "version": __version__,
         "seed": seed,
+        "reports": reports,
         "images": images,
         "counts": counts,
         "modalities": dict(sorted(by_modality.items())),
