@@ -50,7 +50,8 @@ def _abbreviations() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-_CANDIDATE = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)|\n[ \t]*\n\s*|\n")
+# A boundary candidate; for punctuation, group 1 is the next visible character.
+_CANDIDATE = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)(?=\s*(\S?))|\n[ \t]*\n\s*|\n")
 _LIST_MARKER = re.compile(r"\s*(?:\(?\d{1,2}[.)]|[a-z][.)]|[-*\u2022])\s*$", re.IGNORECASE)
 _WRAP_END = re.compile(r"[,\-/(&]\s*$|\b(?:and|or|of|the|with|to|in|a|an)\s*$", re.IGNORECASE)
 _REFERENCE_ONLY = re.compile(
@@ -88,29 +89,30 @@ class SentenceSplitter:
                 cut = p
             else:
                 # Next visible character: lower case means the sentence goes on.
-                nxt = q
-                while nxt < end and text[nxt] in " \t\r\n":
-                    nxt += 1
-                if nxt < end and text[nxt].islower():
+                if m.group(1).islower():
                     continue
                 if mark[0] == ".":
-                    word_start = text.rfind(" ", sent_start, p) + 1
-                    word_start = max(word_start, text.rfind("\n", sent_start, p) + 1, sent_start)
-                    word = text[word_start:p].lstrip("([\"'").lower()
-                    if word in abbreviations or word.rstrip(".") in abbreviations:
-                        continue
+                    # Abbreviations are short: only the last few characters can hold one.
+                    lo = p - 8 if p - 8 > sent_start else sent_start
+                    cut_at = max(text.rfind(" ", lo, p), text.rfind("\n", lo, p))
+                    if cut_at >= 0 or lo == sent_start:
+                        word = text[cut_at + 1 if cut_at >= 0 else lo : p].lstrip("([\"'").lower()
+                        if word in abbreviations or word.rstrip(".") in abbreviations:
+                            continue
                     if p - sent_start < 8 and _LIST_MARKER.match(text[sent_start : p + 1]):
                         continue  # "1." of a numbered list belongs to its item
                 cut = q
-            if text[sent_start:cut].strip():
-                out.append(_strip(text, sent_start, cut))
+            span = _strip(text, sent_start, cut)
+            if span[0] < span[1]:
+                out.append(span)
             sent_start = q
-        if text[sent_start:end].strip():
-            out.append(_strip(text, sent_start, end))
+        span = _strip(text, sent_start, end)
+        if span[0] < span[1]:
+            out.append(span)
         if self.merge_reference_only and len(out) > 1:
             merged = [out[0]]
             for s, e in out[1:]:
-                if _REFERENCE_ONLY.match(text[s:e]):
+                if text[s] == "(" and _REFERENCE_ONLY.match(text[s:e]):
                     merged[-1] = (merged[-1][0], e)
                 else:
                     merged.append((s, e))
