@@ -38,9 +38,8 @@ def peak_rss_gb() -> float:
 
 def phantom_corpus(n_docs: int, seed: int) -> tuple[list[list[str]], list[str]]:
     """Reports of a phantom export, tokenised and filtered like the extract stage."""
-    import pyarrow.csv as pcsv
-    import pyarrow.json as pjson
-    import pyarrow.parquet as pq
+    import csv
+    import shutil
 
     from pacsmine.config import load_config
     from pacsmine.nlp.tokens import Tokenizer, Vocabulary
@@ -49,18 +48,20 @@ def phantom_corpus(n_docs: int, seed: int) -> tuple[list[list[str]], list[str]]:
     config = load_config()
     out = Path(tempfile.mkdtemp(prefix="phantom-bench-"))
     generate(out, reports=n_docs, seed=seed, config=config["phantom"], images=False)
-    for name, read in (("reports.parquet", pq.read_table), ("reports.jsonl", pjson.read_json),
-                       ("reports.csv", pcsv.read_csv)):
-        if (out / name).exists():
-            table = read(out / name)
-            break
-    else:
-        raise FileNotFoundError(f"no reports table in {out}")
+    # Python's csv reader: report texts hold line breaks; rows the phantom breaks on
+    # purpose (no text, no patient) are skipped as ingest would reject them.
+    texts, patients = [], []
+    with open(out / "reports.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("text") and row.get("patient_id"):
+                texts.append(row["text"])
+                patients.append(row["patient_id"])
+    shutil.rmtree(out, ignore_errors=True)
     tokenizer = Tokenizer.from_config(config["extract"]["tokens"])
-    tokens = [tokenizer.tokenize(t or "") for t in table.column("text").to_pylist()]
+    tokens = [tokenizer.tokenize(t) for t in texts]
     vocabulary = Vocabulary.from_config(config["extract"]["vocabulary"]).fit(tokens)
     docs = [vocabulary.transform(t) for t in tokens]
-    return docs, [str(p) for p in table.column("patient_id").to_pylist()]
+    return docs, patients
 
 
 def part1(args) -> None:
