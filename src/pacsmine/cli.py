@@ -200,7 +200,9 @@ def demo(
     """Make a phantom export, run the whole pipeline into ./demo-workspace, evaluate, and say where it all is."""
     from .pipeline import run_demo
 
-    run_demo(_config(config, set_), reports=reports)
+    # run.demo.overrides apply on top of the defaults and the file; --set still wins.
+    demo_overrides = _config(config, set_)["run"]["demo"]["overrides"]
+    run_demo(_config(config, [*demo_overrides, *(set_ or [])]), reports=reports)
 
 
 def main() -> None:  # pragma: no cover - entry point

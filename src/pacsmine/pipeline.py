@@ -47,7 +47,8 @@ def run_pipeline(export: Path, ws: Workspace, config: dict[str, Any], force: boo
     return results
 
 
-def _phantom_is_current(export: Path, reports: int, seed: int) -> bool:
+def _phantom_is_current(export: Path, reports: int, seed: int, phantom_config: dict[str, Any]) -> bool:
+    """True when ``export`` is a finished phantom of this size, seed and [phantom] config."""
     meta = export / "export.json"
     if not meta.exists():
         return False
@@ -55,7 +56,13 @@ def _phantom_is_current(export: Path, reports: int, seed: int) -> bool:
         info = json.loads(meta.read_text("utf-8"))
     except json.JSONDecodeError:
         return False
-    return info.get("reports") == reports and info.get("seed") == seed
+    return (
+        info.get("generator") == "pacsmine.phantom"
+        and info.get("reports") == reports
+        and info.get("seed") == seed
+        and info.get("images") is True
+        and info.get("config") == json.loads(json.dumps(phantom_config))
+    )
 
 
 def run_demo(config: dict[str, Any], reports: int | None = None) -> dict[str, Any]:
@@ -75,7 +82,7 @@ def run_demo(config: dict[str, Any], reports: int | None = None) -> dict[str, An
     ws = Workspace(demo["workspace"])
     started = time.perf_counter()
 
-    if _phantom_is_current(export, reports, seed):
+    if _phantom_is_current(export, reports, seed, config["phantom"]):
         console.print(f"[green]phantom[/]: {export} is current ({reports} reports, seed {seed})")
     else:
         console.rule(f"phantom: {reports} reports, seed {seed}")
