@@ -135,7 +135,10 @@ def read_dicom(path: str | Path, max_frames: int = 0, fallback: dict[str, Any] |
     fallback = fallback or {}
     ds = _read_dataset(path)
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
-        raise Reject("no_pixel_data", f"SOP class {_text(ds, 'SOPClassUID') or 'unknown'} carries no image")
+        # Also what a file cut short in its header looks like: pydicom stops at the end.
+        last = str(list(ds.keys())[-1]) if len(ds) else "none"
+        raise Reject("no_pixel_data", f"SOP class {_text(ds, 'SOPClassUID') or 'unknown'} carries no image "
+                     f"(last tag read {last}; {path.stat().st_size} bytes)")
     accession = _text(ds, "AccessionNumber") or fallback.get("accession")
     series = _int(ds, "SeriesNumber")
     instance = _int(ds, "InstanceNumber")
