@@ -70,24 +70,19 @@ class Item:
 def walk_files(root: str | os.PathLike[str]) -> Iterator[Path]:
     """Every file below ``root`` in sorted order, hidden names skipped, lazily.
 
-    One folder's listing is held at a time, so memory does not grow with the archive;
-    the order is fixed, so chunks are the same on every run (resume depends on it).
+    Only the listings of the folders on the current path are held, so memory does not
+    grow with the archive; the order (sorted paths) is fixed, so chunks are the same on every run (resume depends on it).
     """
-    stack = [Path(root)]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
-        except OSError:
-            continue
-        subdirs = []
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                subdirs.append(Path(entry.path))
-            elif entry.is_file():
-                yield Path(entry.path)
-        stack.extend(reversed(subdirs))
+    try:
+        with os.scandir(root) as it:
+            entries = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from walk_files(entry.path)
+        elif entry.is_file():
+            yield Path(entry.path)
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")

@@ -150,7 +150,7 @@ def _ingest_images(export: Path, ctx: StageContext, cfg: dict, workers: int, par
     # Chunks in order: a finished one only loads its ids; the others are converted with
     # at most 2 x workers in flight, so the walk never runs far ahead of the output.
     queue: collections.deque = collections.deque()
-    max_in_flight = 2 * max(workers, 1)
+    max_in_flight = 2 * workers if pool is not None else 1
     try:
         with progress() as bar:
             task = bar.add_task("images", total=None)

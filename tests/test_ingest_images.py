@@ -1,0 +1,81 @@
+"""pacsmine.ingest.images: the walk, work items from a manifest, and chunk conversion."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from pacsmine.ingest.images import Item, chunked, convert_chunk, image_id, init_worker, iter_items, png_name, safe_name, walk_files
+from test_ingest_dicom import make_dicom
+
+
+def test_walk_is_sorted_lazy_and_skips_hidden(tmp_path):
+    for rel in ["b/2.dcm", "b/10.dcm", "a/z/1.dcm", ".hidden/x.dcm", "a/.DS_Store", "c.dcm"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    walk = walk_files(tmp_path)
+    assert next(walk).relative_to(tmp_path).as_posix() == "a/z/1.dcm"
+    rest = [p.relative_to(tmp_path).as_posix() for p in walk]
+    assert rest == ["b/10.dcm", "b/2.dcm", "c.dcm"]
+
+
+def test_ids_and_names():
+    assert image_id("A1", 2, 7) == "A1/2/7" and image_id("A1", 2, 7, 3) == "A1/2/7/3"
+    assert png_name("A1", 2, 7) == "images/A1/2_7.png" and png_name("A1", 2, 7, 2) == "images/A1/2_7_2.png"
+    assert safe_name("A1.b-c") == "A1.b-c"
+    assert safe_name("x/y") != safe_name("x_y") and "/" not in safe_name("x/y")
+    assert [len(c) for c in chunked(range(5), 2)] == [2, 2, 1]
+
+
+def _export(tmp_path):
+    export = tmp_path / "export"
+    (export / "images" / "p").mkdir(parents=True)
+    Image.fromarray(np.full((10, 20), 77, np.uint8)).save(export / "images" / "p" / "listed.png")
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(export / "images" / "p" / "stray.png")
+    make_dicom(export / "images" / "p" / "a.dcm", np.zeros((4, 4), np.int16))
+    (export / "images" / "p" / "DICOMDIR").write_bytes(b"")
+    (export / "images.csv").write_text(
+        "path,accession,series,instance\n"
+        "images/p/listed.png,R1,1,2\n"
+        "images/p/missing.png,R1,1,3\n"
+        "images/p/listed.png,,1,4\n"
+    )
+    return export
+
+
+def test_items_from_manifest_then_walk(tmp_path, config):
+    export = _export(tmp_path)
+    items = list(iter_items(export, config["ingest"]))
+    kinds = [(i.kind, i.source) for i in items]
+    assert kinds == [
+        ("raster", "images/p/listed.png"),
+        ("raster", "images/p/missing.png"),
+        ("raster", "images/p/listed.png"),
+        ("dicom", "images/p/a.dcm"),
+        ("unlisted", "images/p/stray.png"),
+    ]
+    assert dict(items[0].ids)["accession"] == "R1"
+
+
+def test_convert_chunk(tmp_path, config):
+    export = _export(tmp_path)
+    init_worker(config["ingest"])
+    items = list(iter_items(export, config["ingest"]))
+    index, rows, rejects = convert_chunk((3, items, str(tmp_path / "scratch")))
+    assert index == 3
+    assert [(r["image_id"], r["source"]) for r in rows] == [("R1/1/2", "images/p/listed.png"), ("ACC1/2/7", "images/p/a.dcm")]
+    png = rows[0]
+    with Image.open(png["tmp_png"]) as img:
+        arr = np.asarray(img)
+    assert arr.shape == (256, 256) and arr[128, 128] == 77 and arr[0, 128] == 0  # 8-bit kept, padded
+    assert (png["rows"], png["columns"], png["png"]) == (10, 20, "ingest/images/R1/1_2.png")
+    assert [r["reason"] for r in rejects] == ["unreadable_file", "missing_tags", "not_in_manifest"]
+    assert rows[1]["window_center"] == 40.0 and rows[1]["modality"] == "CT"
+
+
+def test_unlisted_item_becomes_reject(config):
+    init_worker(config["ingest"])
+    item = Item("unlisted", "", "images.csv:4", (("reason", "malformed_row"), ("detail", "bad")))
+    _, rows, rejects = convert_chunk((0, [item], "/nonexistent"))
+    assert rows == [] and rejects == [{"kind": "image", "source": "images.csv:4", "key": "",
+                                       "reason": "malformed_row", "detail": "bad"}]

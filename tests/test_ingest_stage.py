@@ -1,0 +1,203 @@
+"""pacsmine.ingest (stage): DICOM round trip, rejects, OpenI, resume, workers, evaluation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+import pacsmine.ingest.stage as stage
+from pacsmine.ingest import evaluate_ingest, run_ingest
+from pacsmine.workspace import Workspace
+from test_ingest_dicom import make_dicom, real_dicom, tagged_copy
+
+OPENI_XML = Path(__file__).parent / "data" / "openi"
+
+
+def _phantom_ct(rows: int = 64, cols: int = 128) -> np.ndarray:
+    """Stored values (intercept -1024): background 40 HU, lower half 150 HU, and a
+    1000 HU marker in the top-left corner."""
+    hu = np.full((rows, cols), 40, np.int16)
+    hu[rows // 2 :, :] = 150
+    hu[:8, :8] = 1000
+    return (hu + 1024).astype(np.int16)
+
+
+def _export(root: Path) -> Path:
+    export = root / "export"
+    images = export / "images"
+    make_dicom(images / "P1" / "A1" / "2" / "7.dcm", _phantom_ct(), accession="A1", series=2, instance=7,
+               patient_id="P1", intercept=-1024.0, window=(100, 200))
+    make_dicom(images / "P1" / "A1" / "3" / "1.dcm", np.stack([np.full((8, 8), v, np.uint16) for v in (0, 50, 100)]),
+               accession="A1", series=3, instance=1, patient_id="P1", modality="MR")
+    tagged_copy("CT_small.dcm", images / "P2" / "A2" / "ct.dcm", accession="A2")
+    # Bad input: garbage, pixel data cut short, an object without pixels, a duplicate.
+    (images / "P2" / "A2" / "garbage.dcm").write_bytes(b"\x00garbage" * 100)
+    cut = make_dicom(images / "P2" / "A2" / "cut.dcm", np.zeros((32, 32), np.int16), accession="A2", instance=9)
+    cut.write_bytes(cut.read_bytes()[:-500])
+    shutil.copy(real_dicom("rtplan.dcm"), images / "P2" / "A2" / "plan.dcm")
+    shutil.copy(images / "P1" / "A1" / "2" / "7.dcm", images / "P2" / "copy_of_7.dcm")
+    (export / "reports.csv").write_text(
+        "accession,patient_id,text,modality\n"
+        'A1,P1,"FINDINGS: mass, image 7.\nIMPRESSION: mass.",CT\n'
+        "A2,P2,Nodule.,CT\n"
+        "A3,P3,,CT\n"
+        "A1,P1,again,CT\n"
+        "A4,P4,one,two,three\n"
+    )
+    return export
+
+
+def _config(config, workers=1, chunk=2):
+    config["run"]["workers"] = workers
+    config["ingest"]["image_chunk_size"] = chunk
+    config["ingest"]["report_chunk_size"] = 2
+    return config
+
+
+def _table(ws: Workspace, name: str) -> list[dict]:
+    return pq.read_table(ws.root / "ingest" / f"{name}.parquet").to_pylist()
+
+
+def test_dicom_round_trip(tmp_path, config):
+    export = _export(tmp_path)
+    ws = Workspace(tmp_path / "ws")
+    result = run_ingest(export, ws, _config(config))
+    assert result.ran
+    images = {r["image_id"]: r for r in _table(ws, "images")}
+    row = images["A1/2/7"]
+    assert (row["accession"], row["patient_id"], row["series"], row["instance"], row["frame"]) == ("A1", "P1", 2, 7, 1)
+    assert (row["modality"], row["rows"], row["columns"]) == ("CT", 64, 128)
+    assert (row["window_center"], row["window_width"]) == (100.0, 200.0)
+    assert row["source"] == "images/P1/A1/2/7.dcm" and row["sop_instance_uid"]
+    assert row["png"] == "ingest/images/A1/2_7.png"
+    with Image.open(ws.root / row["png"]) as img:
+        assert img.mode == "L" and img.size == (256, 256)
+        png = np.asarray(img)
+    # 64 x 128 is padded to 128 x 128 (32 black rows above and below), then doubled.
+    assert png[:56].max() == 0 and png[200:].max() == 0  # (Lanczos rings a little at the edge)
+    assert png[70, 6] == 255  # the marker, still top-left: 1000 HU above the window
+    assert png[70, 250] == 51  # 40 HU in window 100/200 -> 40/200*255
+    assert png[150, 128] == 191  # 150 HU -> 191.25
+    # Multi-frame: one row and one PNG per frame.
+    frames = sorted((r["frame"], r["image_id"], r["png"]) for r in images.values() if r["series"] == 3)
+    assert frames == [(1, "A1/3/1", "ingest/images/A1/3_1.png"), (2, "A1/3/1/2", "ingest/images/A1/3_1_2.png"),
+                      (3, "A1/3/1/3", "ingest/images/A1/3_1_3.png")]
+    assert images["A1/3/1"]["window_center"] is None  # MR: percentile window
+    assert images["A2/1/1"]["source"] == "images/P2/A2/ct.dcm"  # real CT sample
+    assert all((ws.root / r["png"]).exists() for r in images.values())
+    metrics = json.loads((ws.root / "ingest" / "metrics.json").read_text())
+    assert metrics["images"] == 5 and metrics["image_files"] == 3 and metrics["reports"] == 2
+
+
+def test_rejects_name_every_bad_input(tmp_path, config):
+    export = _export(tmp_path)
+    ws = Workspace(tmp_path / "ws")
+    run_ingest(export, ws, _config(config))
+    rejects = {(r["kind"], r["source"], r["reason"]) for r in _table(ws, "rejects")}
+    assert rejects == {
+        ("report", "reports.csv", "missing_text"),
+        ("report", "reports.csv", "duplicate_accession"),
+        ("report", "reports.csv", "malformed_row"),
+        ("image", "images/P2/A2/garbage.dcm", "unreadable_file"),
+        ("image", "images/P2/A2/cut.dcm", "bad_pixel_data"),
+        ("image", "images/P2/A2/plan.dcm", "no_pixel_data"),
+        ("image", "images/P2/copy_of_7.dcm", "duplicate_image"),
+    }
+    reports = _table(ws, "reports")
+    assert [(r["accession"], r["source"]) for r in reports] == [("A1", "reports.csv"), ("A2", "reports.csv")]
+    assert reports[0]["text"].startswith("FINDINGS: mass") and reports[0]["labels"] is None
+    metrics = ws.metrics("ingest")
+    assert metrics["reject_reasons"]["image"]["duplicate_image"] == 1
+    assert metrics["reports_read"] == 5 and metrics["images_without_report"] == 0
+    # Up to date: nothing reruns; a forced run gives the same tables.
+    assert not run_ingest(export, ws, config).ran
+    assert run_ingest(export, ws, config, force=True).ran
+    assert {(r["kind"], r["source"], r["reason"]) for r in _table(ws, "rejects")} == rejects
+
+
+def test_openi_xml_export(tmp_path, config):
+    export = tmp_path / "openi"
+    shutil.copytree(OPENI_XML, export)
+    ws = Workspace(tmp_path / "ws")
+    run_ingest(export, ws, _config(config))
+    reports = _table(ws, "reports")
+    assert [(r["accession"], r["modality"], r["body_part"]) for r in reports] == [("1", "CR", "CHEST"), ("2", "CR", "CHEST")]
+    assert reports[1]["labels"] == ["Cardiomegaly/borderline", "Pulmonary Artery/enlarged"]
+    assert sorted((r["source"], r["reason"]) for r in _table(ws, "rejects")) == [
+        ("3.xml", "missing_text"), ("4.xml", "unreadable_file")]
+    assert ws.metrics("ingest")["format"] == "openi_xml" and _table(ws, "images") == []
+
+
+class Killed(Exception):
+    pass
+
+
+def test_interrupted_stage_resumes(tmp_path, config, monkeypatch):
+    export = _export(tmp_path)
+    cfg = _config(config, chunk=1)
+    calls: list[int] = []
+    killed: list[bool] = []
+    real = stage.convert_chunk
+
+    def flaky(args):
+        calls.append(args[0])
+        if len(calls) == 4 and not killed:
+            killed.append(True)
+            raise Killed("as if the process died mid-stage")
+        return real(args)
+
+    monkeypatch.setattr(stage, "convert_chunk", flaky)
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(Killed):
+        run_ingest(export, ws, cfg)
+    stage_dir = ws.root / "ingest"
+    assert not (stage_dir / "manifest.json").exists()
+    assert not list(stage_dir.rglob("*.tmp"))  # no half-written file anywhere
+    assert not (stage_dir / "images.parquet").exists()
+    calls.clear()
+    assert run_ingest(export, ws, cfg).ran
+    assert calls == [3, 4, 5, 6]  # 7 files, one a chunk: chunks 0-2 were kept
+    assert not list(stage_dir.glob(".partial-*"))  # scratch removed once finished
+    clean = Workspace(tmp_path / "clean")
+    run_ingest(export, clean, cfg)
+    assert _table(ws, "images") == _table(clean, "images")
+    assert _table(ws, "rejects") == _table(clean, "rejects")
+    for row in _table(ws, "images"):
+        assert (ws.root / row["png"]).read_bytes() == (clean.root / row["png"]).read_bytes()
+
+
+def test_worker_pool_matches_single_process(tmp_path, config):
+    export = _export(tmp_path)
+    one, two = Workspace(tmp_path / "one"), Workspace(tmp_path / "two")
+    run_ingest(export, one, _config(config, workers=1))
+    run_ingest(export, two, _config(config, workers=2))
+    assert two.metrics("ingest")["workers"] == 2
+    assert _table(one, "images") == _table(two, "images")
+    assert _table(one, "rejects") == _table(two, "rejects")
+
+
+def test_evaluate_against_truth(tmp_path, config):
+    export = _export(tmp_path)
+    ws = Workspace(tmp_path / "ws")
+    run_ingest(export, ws, _config(config))
+    truth = export / "truth"
+    truth.mkdir()
+    paths = ["images/P1/A1/2/7.dcm", "images/P1/A1/3/1.dcm", "images/P2/A2/ct.dcm",
+             "images/P2/A2/garbage.dcm", "images/P2/A2/cut.dcm", "images/P2/A2/plan.dcm"]
+    corrupt = [False, False, False, True, True, True]
+    pq.write_table(pa.table({"path": paths, "corrupt": corrupt}), truth / "images.parquet")
+    pq.write_table(pa.table({"accession": ["A1", "A2", "A3"]}), truth / "reports.parquet")
+    result = evaluate_ingest(ws, truth)
+    assert result["images"]["good_recall"] == 1.0
+    assert result["images"]["corrupt_rejected"] == 1.0
+    assert result["images"]["reject_precision"] == pytest.approx(3 / 4)  # the duplicate is not corrupt
+    assert result["reports"]["report_recall"] == pytest.approx(2 / 3) and result["reports"]["missed"] == ["A3"]
+    assert result["counts"]["images"] == 5
+    assert evaluate_ingest(ws, None)["truth"] is None
