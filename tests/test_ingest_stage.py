@@ -110,6 +110,8 @@ def test_rejects_name_every_bad_input(tmp_path, config):
         ("image", "images/P2/A2/plan.dcm", "no_pixel_data"),
         ("image", "images/P2/copy_of_7.dcm", "duplicate_image"),
     }
+    keys = {r["source"]: r["key"] for r in _table(ws, "rejects") if r["kind"] == "image"}
+    assert keys["images/P2/A2/cut.dcm"] == "A2" and keys["images/P2/A2/garbage.dcm"] == ""
     reports = _table(ws, "reports")
     assert [(r["accession"], r["source"]) for r in reports] == [("A1", "reports.csv"), ("A2", "reports.csv")]
     assert reports[0]["text"].startswith("FINDINGS: mass") and reports[0]["labels"] is None

@@ -25,10 +25,11 @@ __all__ = ["DicomImage", "Reject", "read_dicom", "frames_of"]
 class Reject(Exception):
     """An input that cannot be ingested: ``reason`` (short code) and ``detail``."""
 
-    def __init__(self, reason: str, detail: str):
+    def __init__(self, reason: str, detail: str, key: str | None = None):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.key = key  # the accession, where it could be read
 
 
 @dataclass
@@ -134,6 +135,14 @@ def read_dicom(path: str | Path, max_frames: int = 0, fallback: dict[str, Any] |
     path = Path(path)
     fallback = fallback or {}
     ds = _read_dataset(path)
+    try:
+        return _image_of(ds, path, max_frames, fallback)
+    except Reject as rej:
+        rej.key = rej.key or _text(ds, "AccessionNumber") or fallback.get("accession")
+        raise
+
+
+def _image_of(ds: Any, path: Path, max_frames: int, fallback: dict[str, Any]) -> DicomImage:
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         # Also what a file cut short in its header looks like: pydicom stops at the end.
         last = str(list(ds.keys())[-1]) if len(ds) else "none"

@@ -199,7 +199,8 @@ def convert_chunk(args: tuple[int, list[Item], str]) -> tuple[int, list[dict], l
             else:
                 records = _convert_dicom(item, ids, normaliser, max_frames)
         except Reject as rej:
-            rejects.append(_reject(item, ids, rej.reason, rej.detail))
+            rejects.append(_reject(item, {"accession": rej.key, **{k: v for k, v in ids.items() if v}},
+                                   rej.reason, rej.detail))
             continue
         except Exception as exc:  # a decoder bug on one file must not stop the archive
             rejects.append(_reject(item, ids, "unreadable_file", f"{type(exc).__name__}: {exc}"[:500]))

@@ -127,12 +127,12 @@ def _chunks(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
 
 
 class _Done:
-    """Stands in for an AsyncResult when a chunk is converted in this process."""
+    """Stands in for a Future when a chunk is converted in this process."""
 
     def __init__(self, value):
         self.value = value
 
-    def get(self):
+    def result(self):
         return self.value
 
 
@@ -143,8 +143,12 @@ def _ingest_images(export: Path, ctx: StageContext, cfg: dict, workers: int, par
     pool = None
     if workers > 1:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-        pool = multiprocessing.get_context("fork").Pool(workers, initializer=init_worker, initargs=(cfg,))
+        # An executor, not multiprocessing.Pool: a worker killed by a crashing decoder
+        # raises BrokenProcessPool here instead of hanging the stage forever.
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=init_worker, initargs=(cfg,))
     else:
         init_worker(cfg)
     # Chunks in order: a finished one only loads its ids; the others are converted with
@@ -160,7 +164,7 @@ def _ingest_images(export: Path, ctx: StageContext, cfg: dict, workers: int, par
                 if result is None:
                     seen.update(pq.read_table(_part(parts, "part", index), columns=["image_id"]).column(0).to_pylist())
                 else:
-                    _finish_chunk(ctx, parts, scratch, *result.get(), seen)
+                    _finish_chunk(ctx, parts, scratch, *result.result(), seen)
                 bar.advance(task, n_items)
 
             for index, chunk in enumerate(chunked(iter_items(export, cfg), size)):
@@ -168,7 +172,7 @@ def _ingest_images(export: Path, ctx: StageContext, cfg: dict, workers: int, par
                     queue.append((index, len(chunk), None))
                 else:
                     args = (index, chunk, str(scratch))
-                    result = pool.apply_async(convert_chunk, (args,)) if pool else _Done(convert_chunk(args))
+                    result = pool.submit(convert_chunk, args) if pool else _Done(convert_chunk(args))
                     queue.append((index, len(chunk), result))
                 while sum(1 for e in queue if e[2] is not None) >= max_in_flight or (queue and queue[0][2] is None):
                     handle(queue.popleft())
@@ -176,8 +180,7 @@ def _ingest_images(export: Path, ctx: StageContext, cfg: dict, workers: int, par
                 handle(queue.popleft())
     finally:
         if pool is not None:
-            pool.terminate()
-            pool.join()
+            pool.shutdown(wait=True, cancel_futures=True)
     return seen
 
 

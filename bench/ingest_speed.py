@@ -1,0 +1,107 @@
+"""Speed and memory of `pacsmine ingest`.
+
+Builds synthetic exports of growing size (512 x 512 CT DICOM files written with pydicom,
+one report per three images), or takes an existing export (``--export``), and ingests
+each in a fresh subprocess. Printed per run: files, reports, wall seconds, images per
+second, and the subprocess's peak RSS, so that streaming (memory flat while the archive
+grows) can be read off directly.
+
+    .venv/bin/python bench/ingest_speed.py --files 300 1200 --workers 1 2
+    .venv/bin/python bench/ingest_speed.py --export demo-export --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from pacsmine.config import load_config
+from pacsmine.ingest import run_ingest
+from pacsmine.workspace import Workspace
+export, ws, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+config = load_config(overrides=[f"run.workers={workers}"])
+t0 = time.perf_counter()
+result = run_ingest(Path(export), Workspace(ws), config, force=True)
+seconds = time.perf_counter() - t0
+rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({"seconds": seconds, "rss_mb": rss / 1024, "images": result.metrics["images"],
+                  "image_files": result.metrics["image_files"], "reports": result.metrics["reports"]}))
+"""
+
+
+def synthetic_export(root: Path, n_files: int, size: int = 512, seed: int = 0) -> Path:
+    """``n_files`` CT slices (int16, rescale intercept -1024) in 3-image studies, and their reports."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    rng = np.random.default_rng(seed)
+    base = (rng.normal(1064, 200, (size, size))).clip(0, 4000).astype(np.int16)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "reports.csv", "w") as fh:
+        fh.write("accession,patient_id,text,modality\n")
+        for study in range((n_files + 2) // 3):
+            fh.write(f'A{study:07d},P{study // 2:07d},"FINDINGS: nodule, see image 2.",CT\n')
+    for i in range(n_files):
+        study, instance = divmod(i, 3)
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = CTImageStorage
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
+        ds.AccessionNumber, ds.PatientID, ds.Modality = f"A{study:07d}", f"P{study // 2:07d}", "CT"
+        ds.SeriesNumber, ds.InstanceNumber = 2, instance + 1
+        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+        ds.set_pixel_data(np.roll(base, i, axis=0), "MONOCHROME2", 16)
+        ds.PixelRepresentation = 1
+        path = root / "images" / ds.PatientID / ds.AccessionNumber / f"{instance + 1}.dcm"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(path, enforce_file_format=True)
+    return root
+
+
+def ingest_once(export: Path, ws: Path, workers: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(export), str(ws), str(workers)],
+                         capture_output=True, text=True, check=True, env={"PACSMINE_NO_PROGRESS": "1",
+                                                                          **__import__("os").environ})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, nargs="+", default=[300, 1200], help="synthetic export sizes (DICOM files)")
+    parser.add_argument("--export", type=Path, help="ingest this export instead of synthetic ones")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if args.export:
+            exports = [args.export]
+        else:
+            exports = []
+            for n in args.files:
+                t0 = time.perf_counter()
+                exports.append(synthetic_export(tmp / f"export-{n}", n))
+                print(f"# built a {n}-file export in {time.perf_counter() - t0:.1f} s", flush=True)
+        print(f"{'export':>14} {'workers':>7} {'files':>7} {'reports':>7} {'seconds':>8} {'img/s':>7} {'peak MB':>8}")
+        for export in exports:
+            for workers in args.workers:
+                r = ingest_once(export, tmp / f"ws-{export.name}-{workers}", workers)
+                print(f"{export.name:>14} {workers:>7} {r['image_files']:>7} {r['reports']:>7} "
+                      f"{r['seconds']:>8.2f} {r['images'] / r['seconds']:>7.1f} {r['rss_mb']:>8.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
