@@ -4,7 +4,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pacsmine.topics.lda import ParquetCorpus
-from pacsmine.topics.levels import fit_level, group_rows, level_params
+from pacsmine.topics.levels import fit_level, group_rows, level_params, read_theta, write_theta
 from pacsmine.topics.selection import choose_k
 from pacsmine.topics.synthetic import lda_corpus
 
@@ -52,3 +52,26 @@ def test_fit_level_with_a_single_candidate_does_not_search(config, corpus):
 def test_group_rows():
     groups = group_rows(np.array([2, 0, 2, 1, 0]))
     assert {k: v.tolist() for k, v in groups.items()} == {0: [1, 4], 1: [3], 2: [0, 2]}
+
+
+def test_a_rerun_resumes_from_the_checkpoint_without_fitting(config, corpus, tmp_path, monkeypatch):
+    docs, patients = corpus
+    scratch = tmp_path / "partial"
+    first = fit_level(docs, patients, _params(config), "level1", show_progress=False, checkpoint=scratch)
+    chosen = first.selection["chosen_k"]
+    assert (scratch / "k2.json").exists() and (scratch / f"final_k{chosen}.bin").exists()
+
+    def no_fit(self, corpus, callback=None):
+        raise AssertionError("a checkpointed fit ran again")
+
+    monkeypatch.setattr("pacsmine.topics.levels.TopicModel.fit", no_fit)
+    again = fit_level(docs, patients, _params(config), "level1", show_progress=False, checkpoint=scratch)
+    assert again.selection["perplexity"] == pytest.approx(first.selection["perplexity"])
+    assert again.selection["chosen_k"] == chosen
+    assert np.allclose(again.theta, first.theta)
+    assert np.allclose(again.model.topic_word_, first.model.topic_word_)
+
+
+def test_theta_round_trip(tmp_path):
+    theta = np.random.default_rng(0).dirichlet(np.ones(4), size=7).astype(np.float32)
+    assert np.array_equal(read_theta(write_theta(tmp_path / "t.parquet", theta)), theta)

@@ -119,3 +119,22 @@ def test_theta_column_of_ragged_rows():
     column = theta_column([np.array([0.5, 0.5]), np.array([1.0]), np.array([0.2, 0.3, 0.5])])
     assert column.type == pa.list_(pa.float32())
     assert [len(x) for x in column.to_pylist()] == [2, 1, 3]
+
+
+def test_an_interrupted_stage_keeps_its_finished_fits_for_the_next_run(tmp_path, monkeypatch):
+    ws = Workspace(tmp_path)
+    write_extract_stage(ws, n_reports=80, n_types=2, seed=2, images_per_report=1)
+    config = load_config(overrides=SMALL + ["topics.cards.levels=[]"])
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("pacsmine.topics.stage._fit_level2", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_topics(ws, config)
+    assert not ws.has("topics")
+    partial = list((tmp_path / "topics").glob(".partial-*"))
+    assert len(partial) == 1 and list((partial[0] / "level1").glob("final_k*.bin"))
+    monkeypatch.undo()
+    assert run_topics(ws, config).ran and ws.has("topics")
+    assert not list((tmp_path / "topics").glob(".partial-*"))

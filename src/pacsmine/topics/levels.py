@@ -14,17 +14,20 @@ and refit the chosen K on every document.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..progress import console, progress
+from ..workspace import write_json, write_parquet
 from .lda import ParquetCorpus, TopicModel
 from .selection import HeldOut, choose_k, completion_perplexity, k_grid, npmi_coherence, split_by_patient
 
-__all__ = ["LevelFit", "fit_level", "level_params"]
+__all__ = ["LevelFit", "fit_level", "level_params", "group_rows", "write_theta", "read_theta"]
 
 
 @dataclass
@@ -63,13 +66,18 @@ def _model(params: dict[str, Any], k: int, iterations: int) -> TopicModel:
 
 
 def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[str, Any], name: str,
-              show_progress: bool = True) -> LevelFit:
+              show_progress: bool = True, checkpoint: str | Path | None = None) -> LevelFit:
     """Search K on a patient-grouped split of ``corpus``, then fit the chosen K on all of it.
 
     ``params`` (see topics.toml): ``k_grid``, ``docs_per_topic``, ``max_k``, ``rule``,
     ``min_decrease``, ``selection_iterations``, ``iterations`` and the shared priors.
     ``patient_ids`` is aligned with ``corpus``.
+
+    ``checkpoint``: a scratch folder (the stage's ``.partial-*``). Each K's scores and the
+    final model with its document mixtures are kept there as they finish, and reused by
+    a rerun after an interruption, so a killed paper-scale run loses one fit at most.
     """
+    checkpoint = Path(checkpoint) if checkpoint is not None else None
     n_docs = len(corpus)
     grid = k_grid(params["k_grid"], n_docs, params["docs_per_topic"], params.get("max_k"))
     if not grid:
@@ -83,47 +91,89 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
     searched = len(grid) > 1 and heldout_mask.any() and (~heldout_mask).any()
     if searched:
         train = corpus.subset(~heldout_mask)
-        heldout_rows = np.flatnonzero(heldout_mask)
-        if params.get("max_heldout_docs") and len(heldout_rows) > params["max_heldout_docs"]:
-            # A fixed random sample of held-out documents bounds the scoring cost.
-            rng = np.random.default_rng(params["seed"])
-            heldout_rows = np.sort(rng.choice(heldout_rows, params["max_heldout_docs"], replace=False))
-        heldout_tokens = list(corpus.subset(heldout_rows))
+        heldout_tokens: list[list[str]] | None = None
         encoded: HeldOut | None = None
         encoded_for: list[str] | None = None
-
         iterations = int(params["selection_iterations"])
         with progress() if show_progress else _null() as bar:
             for k in grid:
-                task = bar.add_task(f"{name} K={k}", total=iterations) if bar else None
-                t0 = time.perf_counter()
-                model = _model(params, k, iterations).fit(
-                    train, callback=(lambda done, total, t=task: bar.update(t, completed=done)) if bar else None)
-                if encoded is None or encoded_for != model.vocabulary_:
-                    encoded = HeldOut.from_tokens(heldout_tokens, model.vocabulary_)
-                    encoded_for = model.vocabulary_
-                perplexity = completion_perplexity(model.topic_word_, model.alpha_, encoded,
-                                                   iterations=params["fold_in_iterations"])
-                npmi, _ = npmi_coherence(model.topic_word_, encoded, params["coherence_top_n"])
+                saved = checkpoint / f"k{k}.json" if checkpoint else None
+                if saved is not None and saved.exists():
+                    scores = json.loads(saved.read_text("utf-8"))
+                else:
+                    if heldout_tokens is None:
+                        heldout_tokens = _heldout_tokens(corpus, heldout_mask, params)
+                    task = bar.add_task(f"{name} K={k}", total=iterations) if bar else None
+                    t0 = time.perf_counter()
+                    model = _model(params, k, iterations).fit(
+                        train, callback=(lambda done, total, t=task: bar.update(t, completed=done)) if bar else None)
+                    if encoded is None or encoded_for != model.vocabulary_:
+                        encoded = HeldOut.from_tokens(heldout_tokens, model.vocabulary_)
+                        encoded_for = model.vocabulary_
+                    scores = {
+                        "perplexity": completion_perplexity(model.topic_word_, model.alpha_, encoded,
+                                                            iterations=params["fold_in_iterations"]),
+                        "npmi": npmi_coherence(model.topic_word_, encoded, params["coherence_top_n"])[0],
+                        "seconds": round(time.perf_counter() - t0, 3),
+                        "n_scored_tokens": encoded.n_scored,
+                    }
+                    if saved is not None:
+                        write_json(saved, scores)
                 selection["k"].append(k)
-                selection["perplexity"].append(perplexity)
-                selection["npmi"].append(npmi)
-                selection["seconds"].append(round(time.perf_counter() - t0, 3))
-        selection["n_scored_tokens"] = encoded.n_scored if encoded else 0
+                for key in ("perplexity", "npmi", "seconds"):
+                    selection[key].append(scores[key])
+                selection["n_scored_tokens"] = scores["n_scored_tokens"]
         chosen = choose_k(selection["k"], selection["perplexity"], params["rule"], params.get("min_decrease", 0.0))
     else:
         chosen = grid[0]
     selection["chosen_k"] = int(chosen)
     selection["searched"] = bool(searched)
 
-    iterations = int(params["iterations"])
-    with progress() if show_progress else _null() as bar:
-        task = bar.add_task(f"{name} final K={chosen}", total=iterations) if bar else None
-        final = _model(params, chosen, iterations).fit(
-            corpus, callback=(lambda done, total: bar.update(task, completed=done)) if bar else None)
+    final_model = checkpoint / f"final_k{chosen}.bin" if checkpoint else None
+    final_theta = checkpoint / f"final_k{chosen}_theta.parquet" if checkpoint else None
+    if final_model is not None and final_model.exists() and final_theta.exists():
+        final = TopicModel.load(final_model, params["workers"], params.get("infer_iterations", 100))
+        theta = read_theta(final_theta)
+    else:
+        iterations = int(params["iterations"])
+        with progress() if show_progress else _null() as bar:
+            task = bar.add_task(f"{name} final K={chosen}", total=iterations) if bar else None
+            final = _model(params, chosen, iterations).fit(
+                corpus, callback=(lambda done, total: bar.update(task, completed=done)) if bar else None)
+        theta = final.doc_topic_
+        if final_model is not None:
+            write_theta(final_theta, theta)  # mixtures first: the model file marks the pair done
+            final.save(final_model)
     if show_progress:
         console.print(f"{name}: K = {chosen} (grid {grid})")
-    return LevelFit(final, final.doc_topic_, selection)
+    return LevelFit(final, theta, selection)
+
+
+def _heldout_tokens(corpus: ParquetCorpus, heldout_mask: np.ndarray, params: dict[str, Any]) -> list[list[str]]:
+    heldout_rows = np.flatnonzero(heldout_mask)
+    if params.get("max_heldout_docs") and len(heldout_rows) > params["max_heldout_docs"]:
+        # A fixed random sample of held-out documents bounds the scoring cost.
+        rng = np.random.default_rng(params["seed"])
+        heldout_rows = np.sort(rng.choice(heldout_rows, params["max_heldout_docs"], replace=False))
+    return list(corpus.subset(heldout_rows))
+
+
+def write_theta(path: str | Path, theta: np.ndarray) -> Path:
+    """Document mixtures (n, K) as a one-column Parquet table of fixed-size lists (atomic)."""
+    import pyarrow as pa
+
+    n, k = theta.shape
+    values = pa.array(np.ascontiguousarray(theta, dtype=np.float32).reshape(-1))
+    return write_parquet(path, pa.table({"theta": pa.FixedSizeListArray.from_arrays(values, k)}))
+
+
+def read_theta(path: str | Path) -> np.ndarray:
+    """The (n, K) float32 array written by :func:`write_theta`."""
+    import pyarrow.parquet as pq
+
+    column = pq.read_table(path).column("theta").combine_chunks()
+    k = column.type.list_size
+    return np.asarray(column.flatten(), dtype=np.float32).reshape(-1, k)
 
 
 class _null:

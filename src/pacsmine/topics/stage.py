@@ -93,7 +93,8 @@ def _body(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
     console.print(f"topics: {len(accessions)} reports")
 
     # ---- level 1: whole reports
-    fit1 = fit_level(corpus, patients, level_params(cfg, cfg["level1"]), "level1")
+    fit1 = fit_level(corpus, patients, level_params(cfg, cfg["level1"]), "level1",
+                     checkpoint=ctx.partial_dir / "level1")
     fit1.model.save(ctx.path("level1/model.bin"))
     ctx.write_json("level1/selection.json", fit1.selection)
     selection_figure(ctx.path("level1/selection.png"), [fit1.selection], "level 1: whole reports")
@@ -124,7 +125,7 @@ def _body(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
     fit3: LevelFit | None = None
     if images.num_rows >= 4:
         fit3 = fit_level(ParquetCorpus(images_path), [str(p) for p in images.column("patient_id").to_pylist()],
-                         level_params(cfg, cfg["level3"]), "level3")
+                         level_params(cfg, cfg["level3"]), "level3", checkpoint=ctx.partial_dir / "level3")
     else:
         console.print(f"[yellow]level3[/]: {images.num_rows} key-image sentences are too few; skipped")
 
@@ -242,7 +243,8 @@ def _fit_level2(ctx: StageContext, cfg: dict[str, Any], corpus: ParquetCorpus, p
             weights[tid] = words
             selection[pid] = {"n_docs": int(len(rows)), "split": False, "searched": False, "chosen_k": 1}
             continue
-        fit = fit_level(corpus.subset(rows), [patients[i] for i in rows], params, f"level2/{pid}", show_progress=False)
+        fit = fit_level(corpus.subset(rows), [patients[i] for i in rows], params, f"level2/{pid}",
+                        show_progress=False, checkpoint=ctx.partial_dir / "level2" / pid)
         fit.model.save(ctx.path(f"level2/{pid}/model.bin"))
         for j in range(fit.model.k_):
             tid = f"{pid}.{j}"
