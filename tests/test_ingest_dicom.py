@@ -146,6 +146,14 @@ def test_real_monochrome1_and_multiframe(tmp_path):
     assert len(mf.frames) == 10 and mf.frames[0].shape == (64, 64)
 
 
+def test_real_colour_and_palette(tmp_path):
+    rgb = read_dicom(tagged_copy("SC_rgb.dcm", tmp_path / "rgb.dcm"))
+    assert rgb.photometric == "RGB" and rgb.frames[0].shape == (100, 100, 3)
+    palette = read_dicom(tagged_copy("OBXXXX1A_2frame.dcm", tmp_path / "pal.dcm"))
+    assert len(palette.frames) == 2 and palette.frames[0].shape == (600, 800, 3)
+    assert 0 <= palette.frames[0].min() and palette.frames[0].max() <= 255
+
+
 @pytest.mark.parametrize(
     "case, reason",
     [

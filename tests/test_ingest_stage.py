@@ -37,6 +37,11 @@ def _export(root: Path) -> Path:
     make_dicom(images / "P1" / "A1" / "3" / "1.dcm", np.stack([np.full((8, 8), v, np.uint16) for v in (0, 50, 100)]),
                accession="A1", series=3, instance=1, patient_id="P1", modality="MR")
     tagged_copy("CT_small.dcm", images / "P2" / "A2" / "ct.dcm", accession="A2")
+    # MONOCHROME1: low values are bright. A dark-valued corner must come out white.
+    mono1 = np.full((16, 16), 1000, np.uint16)
+    mono1[:4, :4] = 0
+    make_dicom(images / "P2" / "A2" / "cr.dcm", mono1, accession="A2", series=4, instance=1, modality="CR",
+               photometric="MONOCHROME1")
     # Bad input: garbage, pixel data cut short, an object without pixels, a duplicate.
     (images / "P2" / "A2" / "garbage.dcm").write_bytes(b"\x00garbage" * 100)
     cut = make_dicom(images / "P2" / "A2" / "cut.dcm", np.zeros((32, 32), np.int16), accession="A2", instance=9)
@@ -91,9 +96,12 @@ def test_dicom_round_trip(tmp_path, config):
                       (3, "A1/3/1/3", "ingest/images/A1/3_1_3.png")]
     assert images["A1/3/1"]["window_center"] is None  # MR: percentile window
     assert images["A2/1/1"]["source"] == "images/P2/A2/ct.dcm"  # real CT sample
+    with Image.open(ws.root / images["A2/4/1"]["png"]) as img:
+        cr = np.asarray(img)
+    assert cr[10, 10] == 255 and cr[200, 200] == 0  # inverted, corner kept top-left
     assert all((ws.root / r["png"]).exists() for r in images.values())
     metrics = json.loads((ws.root / "ingest" / "metrics.json").read_text())
-    assert metrics["images"] == 5 and metrics["image_files"] == 3 and metrics["reports"] == 2
+    assert metrics["images"] == 6 and metrics["image_files"] == 4 and metrics["reports"] == 2
 
 
 def test_rejects_name_every_bad_input(tmp_path, config):
@@ -165,7 +173,7 @@ def test_interrupted_stage_resumes(tmp_path, config, monkeypatch):
     assert not (stage_dir / "images.parquet").exists()
     calls.clear()
     assert run_ingest(export, ws, cfg).ran
-    assert calls == [3, 4, 5, 6]  # 7 files, one a chunk: chunks 0-2 were kept
+    assert calls == [3, 4, 5, 6, 7]  # 8 files, one a chunk: chunks 0-2 were kept
     assert not list(stage_dir.glob(".partial-*"))  # scratch removed once finished
     clean = Workspace(tmp_path / "clean")
     run_ingest(export, clean, cfg)
@@ -201,5 +209,5 @@ def test_evaluate_against_truth(tmp_path, config):
     assert result["images"]["corrupt_rejected"] == 1.0
     assert result["images"]["reject_precision"] == pytest.approx(3 / 4)  # the duplicate is not corrupt
     assert result["reports"]["report_recall"] == pytest.approx(2 / 3) and result["reports"]["missed"] == ["A3"]
-    assert result["counts"]["images"] == 5
+    assert result["counts"]["images"] == 6
     assert evaluate_ingest(ws, None)["truth"] is None
