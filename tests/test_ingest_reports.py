@@ -34,6 +34,17 @@ def test_csv_multiline_text_and_malformed_row(tmp_path, config):
     assert len(bad) == 1 and bad[0]["reject"][0] == "malformed_row" and "A2" in bad[0]["reject"][1]
 
 
+def test_csv_bom_and_invalid_bytes(tmp_path, config):
+    path = tmp_path / "reports.csv"
+    path.write_bytes(b"\xef\xbb\xbfaccession,patient_id,text\nA1,P1,caf\xe9 au lait spot\nA2,P2,fine\n")
+    rows = list(iter_reports("csv", path, _cfg(config)))
+    assert [r["accession"] for r in rows] == ["A1", "A2"]
+    assert rows[0]["text"] == "caf\ufffd au lait spot"
+    cfg = _cfg(config)
+    cfg["encoding"] = "latin-1"
+    assert next(iter_reports("csv", path, cfg))["text"] == "caf\xe9 au lait spot"
+
+
 def test_csv_streams_in_blocks(tmp_path):
     path = tmp_path / "r.csv"
     with open(path, "w") as fh:

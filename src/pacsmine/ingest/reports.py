@@ -115,7 +115,12 @@ def iter_reports(fmt: str, path: Path, config: dict[str, Any]) -> Iterator[dict[
         else:
             yield from openi.iter_openi_xml(path, config)
         return
-    readers = {"csv": iter_csv_rows, "jsonl": _iter_jsonl_rows, "parquet": _iter_parquet_rows}
+    encoding = config.get("encoding", "utf-8")
+    readers = {
+        "csv": lambda p: iter_csv_rows(p, encoding=encoding),
+        "jsonl": lambda p: _iter_jsonl_rows(p, encoding),
+        "parquet": _iter_parquet_rows,
+    }
     if fmt not in readers:
         raise ValueError(f"unknown reports format '{fmt}'")
     columns = config["columns"]
@@ -155,15 +160,17 @@ def _labels(value: Any, separator: str) -> list[str] | None:
 # --------------------------------------------------------------------------- raw readers
 
 
-def iter_csv_rows(path: Path, block_size: int = 1 << 20) -> Iterator[dict[str, Any]]:
+def iter_csv_rows(path: Path, block_size: int = 1 << 20, encoding: str = "utf-8") -> Iterator[dict[str, Any]]:
     """Raw CSV rows (every column a string) streamed with ``pyarrow.csv.open_csv``.
 
     Rows with the wrong number of fields are yielded as ``malformed_row`` rejects.
+    Cells are decoded from ``encoding`` here, not by Arrow, so that one invalid byte
+    becomes U+FFFD in its cell instead of stopping the whole file.
     """
     import pyarrow.csv as pcsv
 
     path = Path(path)
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    with open(path, newline="", encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
         header = next(csv.reader(fh), None)
     if not header:
         return
@@ -176,11 +183,12 @@ def iter_csv_rows(path: Path, block_size: int = 1 << 20) -> Iterator[dict[str, A
 
     reader = pcsv.open_csv(
         path,
-        read_options=pcsv.ReadOptions(block_size=block_size, use_threads=False),
+        # The header as Python read it (a BOM stripped), so the names match column_types.
+        read_options=pcsv.ReadOptions(block_size=block_size, use_threads=False, column_names=header, skip_rows=1),
         # Quoted report text spans lines; every column stays a string (accession "007").
         parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
         convert_options=pcsv.ConvertOptions(
-            column_types={name: pa.string() for name in header}, strings_can_be_null=False
+            column_types={name: pa.binary() for name in header}, strings_can_be_null=False
         ),
     )
     number = 0
@@ -190,6 +198,7 @@ def iter_csv_rows(path: Path, block_size: int = 1 << 20) -> Iterator[dict[str, A
         bad.clear()
         for raw in batch.to_pylist():
             number += 1
+            raw = {k: (v.decode(encoding, "replace") if isinstance(v, bytes) else v) for k, v in raw.items()}
             raw["source"] = path.name
             raw["key"] = str(number)
             yield raw
@@ -197,8 +206,9 @@ def iter_csv_rows(path: Path, block_size: int = 1 << 20) -> Iterator[dict[str, A
         yield {"reject": ("malformed_row", detail), "source": path.name, "key": key}
 
 
-def _iter_jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
+def _iter_jsonl_rows(path: Path, encoding: str = "utf-8") -> Iterator[dict[str, Any]]:
+    # An invalid byte becomes U+FFFD in its line rather than stopping the file.
+    with open(path, encoding=encoding, errors="replace") as fh:
         for number, line in enumerate(fh, 1):
             if not line.strip():
                 continue
