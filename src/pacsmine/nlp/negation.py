@@ -45,6 +45,9 @@ class Trigger:
     post: bool
 
 
+_ALNUM = re.compile(r"[a-z0-9]+").findall
+
+
 def _phrase_pattern(phrase: str) -> str:
     return r"\s+".join(re.escape(part) for part in phrase.split())
 
@@ -105,6 +108,14 @@ class ConText:
             table.setdefault(" ".join(phrase.lower().split()), {})["pseudo"] = [False, False]
         self._table = table
         self._triggers = re.compile(r"(?<![\w/])(?:" + _alternation(table) + r")(?![\w/])", re.IGNORECASE)
+        # ASCII text is matched lower-cased by case-sensitive twins of the patterns: the same
+        # matches at the same offsets, about four times faster than IGNORECASE.
+        self._triggers_lc = re.compile(self._triggers.pattern)
+        # A trigger's first run of letters/digits is a whole word of the lower-cased text
+        # (it is fenced by the trigger's (?<![\w/]) and a space, a mark or (?![\w/])), so a
+        # sentence with none of them has no trigger; None when some phrase starts otherwise.
+        firsts = [re.match(r"[a-z0-9]+", p) for p in table]
+        self._first = frozenset(m.group() for m in firsts) if all(firsts) else None
         words = [t for t in self.terminators if re.match(r"\w", t)]
         marks = [t for t in self.terminators if not re.match(r"\w", t)]
         parts = []
@@ -114,27 +125,43 @@ class ConText:
             parts.append("|".join(re.escape(m) for m in marks))
         parts.append(r"[.!?](?=\s|$)")  # a full stop left inside a "sentence" still ends a clause
         self._boundaries = re.compile("|".join(parts), re.IGNORECASE)
+        self._boundaries_lc = re.compile(self._boundaries.pattern)
         self._word = re.compile(r"\S+")
 
     def triggers(self, sentence: str) -> list[Trigger]:
         """Triggers in ``sentence`` (pseudo-triggers included, category "pseudo"), in text order."""
+        return self._find_triggers(sentence, sentence.lower() if sentence.isascii() else None)
+
+    def _find_triggers(self, sentence: str, low: str | None) -> list[Trigger]:
+        # ``low``: the lower-cased sentence when it is ASCII (lower() keeps offsets), else None.
+        if low is not None:
+            if self._first is not None and self._first.isdisjoint(_ALNUM(low)):
+                return []
+            found = self._triggers_lc.finditer(low)
+        else:
+            found = self._triggers.finditer(sentence)
         out = []
-        for m in self._triggers.finditer(sentence):
-            cats = self._table.get(" ".join(m.group(0).lower().split()), {})
+        table = self._table
+        for m in found:
+            cats = table.get(" ".join(m.group(0).lower().split()), {})
             for category, (pre, post) in cats.items():
                 out.append(Trigger(m.start(), m.end(), category, pre, post))
         return out
 
     def scopes(self, sentence: str) -> list[tuple[str, int, int]]:
         """``[(category, start, end), ...]``: the character spans each real trigger governs."""
-        triggers = self.triggers(sentence)
+        low = sentence.lower() if sentence.isascii() else None
+        triggers = self._find_triggers(sentence, low)
         real = [t for t in triggers if t.category != "pseudo"]
         if not real:
             return []
-        bounds = [(m.start(), m.end()) for m in self._boundaries.finditer(sentence)]
+        if low is not None:
+            bounds = [m.span() for m in self._boundaries_lc.finditer(low)]
+        else:
+            bounds = [m.span() for m in self._boundaries.finditer(sentence)]
         # Any trigger (pseudo too) also closes another trigger's scope.
         stops = bounds + [(t.start, t.end) for t in triggers]
-        words = [(m.start(), m.end()) for m in self._word.finditer(sentence)]
+        words = [m.span() for m in self._word.finditer(sentence)]
         out = []
         for t in real:
             if t.pre:

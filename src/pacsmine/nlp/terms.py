@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from itertools import compress
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,8 @@ __all__ = ["Mention", "TermAnnotator", "Normaliser", "tokenize"]
 
 # A word, with a possessive "'s" swallowed so "Crohn's disease" meets "Crohn disease".
 _TOKEN = re.compile(r"([A-Za-z0-9]+)(?:['\u2019]s\b)?")
+# Words (as written) whose keys are remembered; cleared beyond this many.
+_KEY_MEMO_MAX = 200_000
 
 
 @dataclass(slots=True)
@@ -189,6 +192,11 @@ class TermAnnotator:
         for keys in self.phrases_:
             lengths.setdefault(keys[0], set()).add(len(keys))
         self.lengths_ = {k: sorted(v, reverse=True) for k, v in lengths.items()}
+        # A sentence can hold a mention only if one of its keys is a one-word phrase or two
+        # consecutive keys open a longer one: two set tests (in C) rule out most sentences.
+        self._singles = frozenset(k[0] for k in self.phrases_ if len(k) == 1)
+        self._openers = frozenset(k[:2] for k in self.phrases_ if len(k) > 1)
+        self._key_memo: dict[str, str] = {}
         self.n_phrases_ = len(self.phrases_)
         self.context_ = self.context if self.context is not None else ConText()
         return self
@@ -199,24 +207,47 @@ class TermAnnotator:
 
     def match(self, sentence: str) -> list[Mention]:
         """Longest-match disease terms in ``sentence``, without ConText flags."""
-        tokens = tokenize(sentence)
-        norm = self.normaliser_
-        keys = [norm(t) for t, _, _ in tokens]
-        phrases, lengths, terms = self.phrases_, self.lengths_, self.ontology_.terms
+        words = _TOKEN.findall(sentence)  # group 1: the words as written, possessive dropped
+        if not words:
+            return []
+        # Keys by the word as written (memoised): no per-word lower() or call on the hot path.
+        memo = self._key_memo
+        keys = list(map(memo.get, words))
+        if None in keys:
+            keys = self._fill_keys(words, keys)
+        if self._singles.isdisjoint(keys) and self._openers.isdisjoint(zip(keys, keys[1:])):
+            return []
+        phrases, terms = self.phrases_, self.ontology_.terms
+        sizes = list(map(self.lengths_.get, keys))  # phrase lengths starting at each word
         out: list[Mention] = []
-        i, n = 0, len(keys)
-        while i < n:
-            step = 1
-            for size in lengths.get(keys[i], ()):
+        spans = None
+        n, resume = len(keys), 0
+        # Only words that start some phrase are visited; a match resumes after itself.
+        for i in compress(range(n), sizes):
+            if i < resume:
+                continue
+            for size in sizes[i]:
                 if i + size <= n:
                     doid = phrases.get(tuple(keys[i : i + size]))
                     if doid is not None:
-                        start, end = tokens[i][1], tokens[i + size - 1][2]
+                        if spans is None:  # offsets only for the few sentences that match
+                            spans = [m.span() for m in _TOKEN.finditer(sentence)]
+                        start, end = spans[i][0], spans[i + size - 1][1]
                         out.append(Mention(start, end, sentence[start:end], doid, terms[doid].name))
-                        step = size
+                        resume = i + size
                         break
-            i += step
         return out
+
+    def _fill_keys(self, words: list[str], keys: list[str | None]) -> list[str]:
+        memo = self._key_memo
+        if len(memo) > _KEY_MEMO_MAX:
+            memo.clear()  # a bound, so memory stays flat on a corpus of endless new words
+        norm = self.normaliser_
+        for j, key in enumerate(keys):
+            if key is None:
+                w = words[j]
+                keys[j] = memo[w] = norm._reduce(w.lower())  # not norm(): its memo has no bound
+        return keys  # type: ignore[return-value]
 
     def annotate(self, sentence: str) -> list[Mention]:
         """Disease-term mentions of one sentence, in text order, with negated/uncertain/historical set."""
