@@ -96,6 +96,8 @@ def test_detect_reports(tmp_path, config):
     cfg.update(format="auto")
     with pytest.raises(ValueError):
         detect_reports(tmp_path, cfg)
+    cfg.update(reports="")
+    assert detect_reports(tmp_path / "indiana_reports.csv", cfg) == ("openi_csv", tmp_path / "indiana_reports.csv")
     xml = tmp_path / "x"
     xml.mkdir()
     (xml / "1.xml").write_text("<eCitation></eCitation>")

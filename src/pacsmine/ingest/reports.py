@@ -62,11 +62,13 @@ def detect_reports(export: Path, config: dict[str, Any]) -> tuple[str, Path]:
     ``format`` is one of csv, jsonl, parquet, openi_csv (path = indiana_reports.csv),
     openi_xml (path = a folder searched recursively for eCitation ``*.xml``).
     ``config`` is the ingest section; its ``reports``/``format`` keys override detection.
+    ``export`` may also be a reports file itself.
     """
     export = Path(export)
     fmt = config.get("format", "auto")
-    if config.get("reports"):
-        path = export / config["reports"]
+    if export.is_file() or config.get("reports"):
+        # An export given as one reports file (no images), or a file named in the config.
+        path = export if export.is_file() else export / config["reports"]
         if not path.exists():
             raise FileNotFoundError(f"ingest.reports names {path}, which does not exist")
         if fmt == "auto":

@@ -69,10 +69,9 @@ def _ingest(export: Path, ctx: StageContext, cfg: dict[str, Any], workers: int) 
     console.print(f"ingest: reports from {reports_path} ({fmt})")
     checker = ReportChecker(cfg["missing_patient_id"])
     _ingest_reports(fmt, reports_path, cfg, checker, report_parts)
-    image_ids = _ingest_images(export, ctx, cfg, workers, image_parts, scratch)
-    del image_ids
+    _ingest_images(export, ctx, cfg, workers, image_parts, scratch)
 
-    counts = _assemble(ctx, report_parts, image_parts, set(checker.seen_))
+    counts = _assemble(ctx, report_parts, image_parts, checker.seen_)
     counts["format"] = fmt
     counts["workers"] = workers
     ctx.counts.update({k: v for k, v in counts.items() if isinstance(v, int)})
@@ -136,8 +135,9 @@ class _Done:
         return self.value
 
 
-def _ingest_images(export: Path, ctx: StageContext, cfg: dict, workers: int, parts: Path, scratch: Path) -> set[str]:
-    """Convert every image chunk not finished yet; returns the image ids kept."""
+def _ingest_images(export: Path, ctx: StageContext, cfg: dict, workers: int, parts: Path, scratch: Path) -> None:
+    """Convert every image chunk not finished yet (in walk order; the first file with an
+    image id wins)."""
     size = int(cfg["image_chunk_size"])
     seen: set[str] = set()
     pool = None
@@ -181,7 +181,6 @@ def _ingest_images(export: Path, ctx: StageContext, cfg: dict, workers: int, par
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return seen
 
 
 def _finish_chunk(ctx: StageContext, parts: Path, scratch: Path, index: int, rows: list[dict],
@@ -222,7 +221,8 @@ def _concat(parts: list[Path], target: Path, schema: pa.Schema, visit=None) -> i
     return n
 
 
-def _assemble(ctx: StageContext, report_parts: Path, image_parts: Path, accessions: set[str]) -> dict[str, Any]:
+def _assemble(ctx: StageContext, report_parts: Path, image_parts: Path, accessions) -> dict[str, Any]:
+    """Final tables from the parts, and the stage's counts (``accessions``: those kept)."""
     counts: dict[str, Any] = {}
     reasons: dict[str, collections.Counter] = {"report": collections.Counter(), "image": collections.Counter()}
     image_accessions: set[str] = set()
@@ -250,7 +250,7 @@ def _assemble(ctx: StageContext, report_parts: Path, image_parts: Path, accessio
     counts["images_rejected"] = sum(reasons["image"].values())
     counts["rejects"] = n_rejects
     counts["reports_read"] = counts["reports"] + counts["reports_rejected"]
-    counts["reports_with_images"] = len(image_accessions & accessions)
+    counts["reports_with_images"] = sum(1 for acc in image_accessions if acc in accessions)
     counts["images_without_report"] = sum(orphans.values())
     counts["reject_reasons"] = {kind: dict(sorted(c.items())) for kind, c in reasons.items()}
     return counts
