@@ -32,6 +32,7 @@ def _export(tmp_path):
     (export / "images" / "p").mkdir(parents=True)
     Image.fromarray(np.full((10, 20), 77, np.uint8)).save(export / "images" / "p" / "listed.png")
     Image.fromarray(np.zeros((5, 5), np.uint8)).save(export / "images" / "p" / "stray.png")
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(export / "images" / "p" / "CXR9_1_IM-0002-3001.png")
     make_dicom(export / "images" / "p" / "a.dcm", np.zeros((4, 4), np.int16))
     (export / "images" / "p" / "DICOMDIR").write_bytes(b"")
     (export / "images.csv").write_text(
@@ -51,10 +52,15 @@ def test_items_from_manifest_then_walk(tmp_path, config):
         ("raster", "images/p/listed.png"),
         ("raster", "images/p/missing.png"),
         ("raster", "images/p/listed.png"),
+        ("raster", "images/p/CXR9_1_IM-0002-3001.png"),  # identified by its OpenI name
         ("dicom", "images/p/a.dcm"),
         ("unlisted", "images/p/stray.png"),
     ]
     assert dict(items[0].ids)["accession"] == "R1"
+    named = dict(items[3].ids)
+    assert (named["accession"], named["series"], named["instance"], named["modality"]) == ("9", "0002", "3001", "CR")
+    config["ingest"]["image"]["name_pattern"] = ""
+    assert [i.kind for i in iter_items(export, config["ingest"])][3] == "unlisted"  # manifest only
 
 
 def test_convert_chunk(tmp_path, config):
@@ -63,14 +69,16 @@ def test_convert_chunk(tmp_path, config):
     items = list(iter_items(export, config["ingest"]))
     index, rows, rejects = convert_chunk((3, items, str(tmp_path / "scratch")))
     assert index == 3
-    assert [(r["image_id"], r["source"]) for r in rows] == [("R1/1/2", "images/p/listed.png"), ("ACC1/2/7", "images/p/a.dcm")]
+    assert [(r["image_id"], r["source"]) for r in rows] == [
+        ("R1/1/2", "images/p/listed.png"), ("9/2/3001", "images/p/CXR9_1_IM-0002-3001.png"),
+        ("ACC1/2/7", "images/p/a.dcm")]
     png = rows[0]
     with Image.open(png["tmp_png"]) as img:
         arr = np.asarray(img)
     assert arr.shape == (256, 256) and arr[128, 128] == 77 and arr[0, 128] == 0  # 8-bit kept, padded
     assert (png["rows"], png["columns"], png["png"]) == (10, 20, "ingest/images/R1/1_2.png")
     assert [r["reason"] for r in rejects] == ["unreadable_file", "missing_tags", "not_in_manifest"]
-    assert rows[1]["window_center"] == 40.0 and rows[1]["modality"] == "CT"
+    assert rows[2]["window_center"] == 40.0 and rows[2]["modality"] == "CT"
 
 
 def test_unlisted_item_becomes_reject(config):

@@ -135,6 +135,9 @@ def test_rejects_name_every_bad_input(tmp_path, config):
 def test_openi_xml_export(tmp_path, config):
     export = tmp_path / "openi"
     shutil.copytree(OPENI_XML, export)
+    (export / "images").mkdir()
+    # OpenI's PNGs carry no manifest: their names say study, series and instance.
+    Image.fromarray(np.full((40, 30), 90, np.uint8)).save(export / "images" / "CXR1_1_IM-0001-3001.png")
     ws = Workspace(tmp_path / "ws")
     run_ingest(export, ws, _config(config))
     reports = _table(ws, "reports")
@@ -142,7 +145,10 @@ def test_openi_xml_export(tmp_path, config):
     assert reports[1]["labels"] == ["Cardiomegaly/borderline", "Pulmonary Artery/enlarged"]
     assert sorted((r["source"], r["reason"]) for r in _table(ws, "rejects")) == [
         ("3.xml", "missing_text"), ("4.xml", "unreadable_file")]
-    assert ws.metrics("ingest")["format"] == "openi_xml" and _table(ws, "images") == []
+    assert ws.metrics("ingest")["format"] == "openi_xml"
+    [image] = _table(ws, "images")
+    assert (image["image_id"], image["modality"], image["rows"], image["columns"]) == ("1/1/3001", "CR", 40, 30)
+    assert ws.metrics("ingest")["reports_with_images"] == 1
 
 
 class Killed(Exception):

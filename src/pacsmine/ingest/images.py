@@ -140,12 +140,19 @@ def iter_items(export: Path, config: dict[str, Any], rejects: list | None = None
             kind = "raster" if rel.lower().endswith(raster_ext) else "dicom"
             yield Item(kind, str(full), _norm(export, rel) if rel else f"{manifest.name}:{raw['key']}", ids)
     images_dir = export / config["images_dir"]
+    pattern = re.compile(image_cfg["name_pattern"]) if image_cfg.get("name_pattern") else None
     if images_dir.is_dir():
         for path in walk_files(images_dir):
             rel = path.relative_to(export).as_posix()
             if rel in listed or path.name in skip:
                 continue
             if path.name.lower().endswith(raster_ext):
+                named = pattern.match(path.name) if pattern else None
+                if named:
+                    ids = {k: named.group(k) for k in ("accession", "series", "instance")}
+                    ids["modality"] = image_cfg.get("name_pattern_modality") or None
+                    yield Item("raster", str(path), rel, tuple(ids.items()))
+                    continue
                 yield Item("unlisted", str(path), rel, (("reason", "not_in_manifest"),
                            ("detail", f"a {path.suffix} image needs a row in {config['image_manifest']}")))
             else:
