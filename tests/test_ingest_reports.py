@@ -121,3 +121,12 @@ def test_checker_reasons_and_first_wins():
     assert lenient.check({**base, "accession": "Z"})[0] == "duplicate_accession"
     with pytest.raises(ValueError):
         ReportChecker("drop")
+
+
+def test_misnamed_column_is_a_clear_error(tmp_path, config):
+    path = tmp_path / "reports.csv"
+    path.write_text("acc,patient_id,text\nA1,P1,t\n")
+    with pytest.raises(ValueError, match="no column 'accession'.*ingest.columns"):
+        list(iter_reports("csv", path, _cfg(config)))
+    config["ingest"]["columns"]["accession"] = "acc"
+    assert next(iter_reports("csv", path, _cfg(config)))["accession"] == "A1"

@@ -126,10 +126,19 @@ def iter_reports(fmt: str, path: Path, config: dict[str, Any]) -> Iterator[dict[
     if fmt not in readers:
         raise ValueError(f"unknown reports format '{fmt}'")
     columns = config["columns"]
+    checked = fmt == "jsonl"  # a JSON object may simply omit a null field
     for raw in readers[fmt](path):
         if "reject" in raw:
             yield raw
             continue
+        if not checked:
+            # A misnamed column is a configuration error, not thousands of rejects.
+            absent = [f"{columns[k]!r}" for k in ("accession", "patient_id", "text") if columns[k] not in raw]
+            if absent:
+                found = sorted(k for k in raw if k not in ("source", "key"))
+                raise ValueError(f"{path.name} has no column {', '.join(absent)} (it has {found}): "
+                                 "set ingest.columns")
+            checked = True
         yield _map_row(raw, columns, config.get("label_separator", ";"))
 
 
