@@ -11,6 +11,7 @@ nothing is dropped silently. Only one batch of rows is in memory at a time.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any, Iterator
@@ -181,8 +182,9 @@ def iter_csv_rows(path: Path, block_size: int = 1 << 20, encoding: str = "utf-8"
     import pyarrow.csv as pcsv
 
     path = Path(path)
-    with open(path, newline="", encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
-        header = next(csv.reader(fh), None)
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16).removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM, whatever the encoding
+    header = next(csv.reader(io.StringIO(head.decode(encoding, "replace"), newline="")), None)
     if not header:
         return
     bad: list[tuple[str, str]] = []
