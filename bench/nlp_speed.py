@@ -68,14 +68,14 @@ def rss_mb() -> tuple[float, float]:
 
 def bench_core(reports: list[dict]) -> float:
     from pacsmine.config import load_config
-    from pacsmine.nlp.extract import _PART_TABLES, ReportNLP
+    from pacsmine.nlp.extract import ReportNLP, new_rows
     from pacsmine.nlp.stats import CorpusCounts
 
     nlp = ReportNLP(load_config())
     stats = CorpusCounts()
     t0 = time.perf_counter()
     for chunk in range(0, len(reports), 2000):
-        rows = {name: [] for name in _PART_TABLES}  # a batch's rows, as in the stage
+        rows = new_rows()  # a batch's rows, as in the stage
         for r in reports[chunk : chunk + 2000]:
             nlp.process(r["accession"], r["patient_id"], r["modality"], r["text"], rows, stats)
     return len(reports) / (time.perf_counter() - t0)

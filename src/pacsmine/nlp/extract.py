@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
+from itertools import chain, compress
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -31,7 +33,7 @@ from ..progress import console, progress
 from ..workspace import StageContext, StageResult, Workspace, atomic_path
 from .link import LINKED, ImageIndex
 
-__all__ = ["run_extract", "ReportNLP", "SCHEMAS"]
+__all__ = ["run_extract", "ReportNLP", "SCHEMAS", "new_rows"]
 
 _STR, _I32 = pa.string(), pa.int32()
 
@@ -67,14 +69,22 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 # Parts carry raw (unfiltered) tokens; pass 2 applies the vocabulary.
 _PART_TABLES = ("sentences", "references", "key_images", "documents", "terms", "bigrams")
+_HAS_DIGIT = re.compile(r"\d").search
+
+
+def new_rows() -> dict[str, dict[str, list]]:
+    """Empty part rows: table name -> column name -> values (columns, not row dicts:
+    no dict per row on the hot path, and ``pa.Table.from_pydict`` is cheap)."""
+    return {name: {col: [] for col in SCHEMAS[name].names} for name in _PART_TABLES}
 
 
 class ReportNLP:
     """Everything done to one report, built once per worker from the full config.
 
     ``process(accession, patient_id, modality, text, rows, stats)`` appends the
-    report's rows (raw tokens) to ``rows`` (table name -> list of dicts) and adds
-    to the statistics accumulator ``stats`` (a :class:`pacsmine.nlp.stats.CorpusCounts`).
+    report's rows (raw tokens) to ``rows`` (:func:`new_rows`: table name -> column ->
+    list) and adds to the statistics accumulator ``stats`` (a
+    :class:`pacsmine.nlp.stats.CorpusCounts`).
     """
 
     def __init__(self, config: dict[str, Any], index: ImageIndex | None = None, annotate: bool = True):
@@ -99,72 +109,94 @@ class ReportNLP:
             self.include_negated = bool(terms_cfg.get("bigrams", {}).get("include_negated", False))
 
     def process(self, accession, patient_id, modality, text, rows, stats) -> None:
-        from .sentences import split_report
+        from .sentences import report_spans
 
         text = text or ""
-        sentences = split_report(text, self.sections, self.splitter)
-        mentions = [self.annotator.annotate(s.text) if self.annotator else [] for s in sentences]
-        words = [self.tokenizer.words(s.text) for s in sentences]
-        cited: list[list] = [[] for _ in sentences]
-        has_ref = [False] * len(sentences)
-        for s, found in zip(sentences, mentions):
-            rows["sentences"].append(
-                {"accession": accession, "sentence_index": s.index, "section": s.section, "text": s.text, "start": s.start, "end": s.end}
-            )
-            for m in found:
-                rows["terms"].append(
-                    {
-                        "accession": accession, "sentence_index": s.index, "start": m.start, "end": m.end, "text": m.text,
-                        "doid": m.doid, "name": m.name, "negated": bool(m.negated), "uncertain": bool(m.uncertain),
-                        "historical": bool(m.historical),
-                    }
-                )
+        spans = report_spans(text, self.sections, self.splitter)
+        n = len(spans)
+        texts = [text[a:b] for _, a, b in spans]
+        out = rows["sentences"]
+        out["accession"] += [accession] * n
+        out["sentence_index"] += range(n)
+        out["section"] += [sec for sec, _, _ in spans]
+        out["text"] += texts
+        out["start"] += [a for _, a, _ in spans]
+        out["end"] += [b for _, _, b in spans]
+        words = list(map(self.tokenizer.words, texts))
+        if self.annotator is not None:
+            mentions = list(map(self.annotator.annotate, texts))
+            terms = rows["terms"]
+            for i in compress(range(n), mentions):
+                found = mentions[i]
+                k = len(found)
+                terms["accession"] += [accession] * k
+                terms["sentence_index"] += [i] * k
+                for m in found:
+                    terms["start"].append(m.start)
+                    terms["end"].append(m.end)
+                    terms["text"].append(m.text)
+                    terms["doid"].append(m.doid)
+                    terms["name"].append(m.name)
+                    terms["negated"].append(bool(m.negated))
+                    terms["uncertain"].append(bool(m.uncertain))
+                    terms["historical"].append(bool(m.historical))
+        else:
+            mentions = [[]] * n
+        cited: dict[int, list] = {}
+        has_ref = [False] * n
+        refs = rows["references"]
+        parse, link = self.parser.parse, self.index.link
+        # A reference needs a number: the grammar runs only on sentences with a digit.
+        for i in compress(range(n), map(_HAS_DIGIT, texts)):
             context_series = None
-            for ref in self.parser.parse(s.text):
-                has_ref[s.index] = True
-                status, image = self.index.link(accession, ref.series, ref.image, context_series)
+            for ref in parse(texts[i]):
+                has_ref[i] = True
+                status, image = link(accession, ref.series, ref.image, context_series)
                 if ref.series is not None:
                     context_series = ref.series
-                rows["references"].append(
-                    {
-                        "accession": accession, "sentence_index": s.index, "series": ref.series, "instance": ref.image,
-                        "span": ref.text, "image_id": image.image_id if image else None, "status": status,
-                    }
-                )
-                if status == LINKED and all(prev.image_id != image.image_id for prev in cited[s.index]):
-                    cited[s.index].append(image)
-        n = len(sentences)
-        for s in sentences:
-            if not cited[s.index]:
-                continue
-            i = s.index
-            prev_s = sentences[i - 1].text if i > 0 else None
-            next_s = sentences[i + 1].text if i + 1 < n else None
+                refs["accession"].append(accession)
+                refs["sentence_index"].append(i)
+                refs["series"].append(ref.series)
+                refs["instance"].append(ref.image)
+                refs["span"].append(ref.text)
+                refs["image_id"].append(image.image_id if image else None)
+                refs["status"].append(status)
+                if status == LINKED:
+                    images = cited.setdefault(i, [])
+                    if all(prev.image_id != image.image_id for prev in images):
+                        images.append(image)
+        for i, images in cited.items():
+            prev_s = texts[i - 1] if i > 0 else None
+            next_s = texts[i + 1] if i + 1 < n else None
             # Tokens of previous + referring + next sentence (the vocabulary comes in pass 2).
             tokens = self.tokenizer.filter([w for j in range(max(0, i - 1), min(n, i + 2)) for w in words[j]])
             window = [mentions[i - 1] if i > 0 else None, mentions[i], mentions[i + 1] if i + 1 < n else None]
             pairs = self._bigrams(window)
-            for image in cited[i]:
-                rows["key_images"].append(
-                    {
-                        "image_id": image.image_id, "accession": accession,
-                        "patient_id": image.patient_id if image.patient_id is not None else patient_id,
-                        "series": image.series, "instance": image.instance, "png": image.png, "sentence_index": i,
-                        "sentence": s.text, "prev_sentence": prev_s, "next_sentence": next_s, "tokens": tokens,
-                    }
-                )
+            keys, bigrams = rows["key_images"], rows["bigrams"]
+            for image in images:
+                for col, value in (
+                    ("image_id", image.image_id), ("accession", accession),
+                    ("patient_id", image.patient_id if image.patient_id is not None else patient_id),
+                    ("series", image.series), ("instance", image.instance), ("png", image.png), ("sentence_index", i),
+                    ("sentence", texts[i]), ("prev_sentence", prev_s), ("next_sentence", next_s), ("tokens", tokens),
+                ):
+                    keys[col].append(value)
                 for a, b in pairs:
-                    rows["bigrams"].append(
-                        {"image_id": image.image_id, "accession": accession, "first": a.name, "second": b.name,
-                         "first_doid": a.doid, "second_doid": b.doid}
-                    )
+                    for col, value in (
+                        ("image_id", image.image_id), ("accession", accession), ("first", a.name), ("second", b.name),
+                        ("first_doid", a.doid), ("second_doid", b.doid),
+                    ):
+                        bigrams[col].append(value)
                 stats.add_key_image(modality or image.modality)
         # The document's tokens are its sentences' (section headers are not words of the report).
-        doc_tokens = self.tokenizer.filter([w for ws in words for w in ws])
-        rows["documents"].append(
-            {"accession": accession, "patient_id": patient_id, "modality": modality, "tokens": doc_tokens, "n_tokens": len(doc_tokens)}
-        )
-        stats.add_report(modality, words, doc_tokens, [len(m) for m in mentions], has_ref)
+        doc_tokens = self.tokenizer.filter(list(chain.from_iterable(words)))
+        docs = rows["documents"]
+        docs["accession"].append(accession)
+        docs["patient_id"].append(patient_id)
+        docs["modality"].append(modality)
+        docs["tokens"].append(doc_tokens)
+        docs["n_tokens"].append(len(doc_tokens))
+        stats.add_report(modality, words, doc_tokens, list(map(len, mentions)), has_ref)
 
     def _bigrams(self, window):
         if self.annotator is None:
@@ -191,13 +223,13 @@ def _process_batch(task: tuple[int, dict[str, list], str]) -> dict[str, Any]:
 
     batch_no, columns, partial = task
     nlp: ReportNLP = _WORKER["nlp"]
-    rows: dict[str, list] = {name: [] for name in _PART_TABLES}
+    rows = new_rows()
     stats = CorpusCounts(stopwords_for_stats())
     for acc, pid, mod, text in zip(columns["accession"], columns["patient_id"], columns["modality"], columns["text"]):
         nlp.process(acc, pid, mod, text, rows, stats)
     part = Path(partial)
     for name in _PART_TABLES:
-        table = pa.Table.from_pylist(rows[name], schema=SCHEMAS[name])
+        table = pa.Table.from_pydict(rows[name], schema=SCHEMAS[name])
         with atomic_path(part / f"{name}-{batch_no:06d}.parquet") as tmp:
             pq.write_table(table, tmp, compression="zstd")
     summary = stats.to_json()

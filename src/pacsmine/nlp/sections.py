@@ -67,6 +67,11 @@ class SectionSplitter:
         self._organ = re.compile(
             r"(?:\A|\n|[.!?][ \t])[ \t]*(?P<o>(?i:" + organ_alts + r")|[A-Z][A-Z/&,\- ]{1,38}[A-Z])[ \t]*:(?!\d)",
         )
+        # Fast twins, run on "\n" + text (offsets one more): without the leading \A the
+        # pattern starts with a character set, which the regex engine scans for quickly;
+        # the section twin is case-sensitive, for the lower-cased text of an ASCII report.
+        self._section_nl = re.compile(self._section.pattern.replace(r"(?:\A|\n|", r"(?:\n|", 1).replace(alts, alts.lower(), 1))
+        self._organ_nl = re.compile(self._organ.pattern.replace(r"(?:\A|\n|", r"(?:\n|", 1))
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "SectionSplitter":
@@ -76,21 +81,27 @@ class SectionSplitter:
     def split(self, text: str) -> list[Segment]:
         """Segments of ``text`` in order; together they cover every non-header character."""
         marks: list[tuple[int, int, str | None, str]] = []  # (header start, body start, section, header)
-        for m in self._section.finditer(text):
-            header = m.group("h")
-            if header.islower() and m.group(0).rstrip()[-1:] != ":":
+        variants = self.variants_
+        if text.isascii():  # lower() keeps every offset
+            found = [(m.start("h") - 1, m.end("h") - 1, m.end() - 1, m.group(0)) for m in self._section_nl.finditer("\n" + text.lower())]
+        else:
+            found = [(m.start("h"), m.end("h"), m.end(), m.group(0)) for m in self._section.finditer(text)]
+        for h_start, h_end, body_start, whole in found:
+            header = text[h_start:h_end]
+            if header.islower() and whole.rstrip()[-1:] != ":":
                 continue  # a lower-case word alone on a line is text, not a header
-            marks.append((m.start("h"), m.end(), self.variants_[header.lower()], header))
+            marks.append((h_start, body_start, variants[header.lower()], header))
         if not marks and ":" not in text:
             return [Segment(None, None, 0, len(text))] if text.strip() else []
         taken = [(a, b) for a, b, _, _ in marks]
-        for m in self._organ.finditer(text):
-            s = m.start("o")
+        for m in self._organ_nl.finditer("\n" + text):
+            s = m.start("o") - 1
             if any(a <= s < b for a, b in taken):
                 continue
-            if m.group("o").lower() in self.variants_:
+            organ = m.group("o")
+            if organ.lower() in variants:
                 continue
-            marks.append((s, s, None, m.group("o")))  # organ header stays in the body
+            marks.append((s, s, None, organ))  # organ header stays in the body
         if not marks:
             return [Segment(None, None, 0, len(text))] if text.strip() else []
         marks.sort()

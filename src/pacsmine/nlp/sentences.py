@@ -29,7 +29,7 @@ from typing import Any
 
 from .sections import SectionSplitter
 
-__all__ = ["Sentence", "SentenceSplitter", "split_report"]
+__all__ = ["Sentence", "SentenceSplitter", "split_report", "report_spans"]
 
 
 @dataclass(frozen=True)
@@ -140,17 +140,24 @@ class SentenceSplitter:
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    # str.strip() drops exactly the characters str.isspace() names, in C.
+    part = text[start:end]
+    left = part.lstrip()
+    start = end - len(left)
+    return start, start + len(left.rstrip())
+
+
+def report_spans(text: str, sections: SectionSplitter, splitter: SentenceSplitter) -> list[tuple[str | None, int, int]]:
+    """``[(section, start, end), ...]``: the report's sentences as plain tuples (the
+    extract stage's hot path; :func:`split_report` wraps them in :class:`Sentence` s)."""
+    out: list[tuple[str | None, int, int]] = []
+    spans = splitter.spans
+    for seg in sections.split(text):
+        section = seg.section
+        out += [(section, s, e) for s, e in spans(text, seg.start, seg.end)]
+    return out
 
 
 def split_report(text: str, sections: SectionSplitter, splitter: SentenceSplitter) -> list[Sentence]:
     """Sections, then sentences inside each segment: the report's :class:`Sentence` list."""
-    out: list[Sentence] = []
-    for seg in sections.split(text):
-        for s, e in splitter.spans(text, seg.start, seg.end):
-            out.append(Sentence(len(out), seg.section, text[s:e], s, e))
-    return out
+    return [Sentence(i, sec, text[s:e], s, e) for i, (sec, s, e) in enumerate(report_spans(text, sections, splitter))]
