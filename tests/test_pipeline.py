@@ -1,0 +1,97 @@
+"""The whole chain on a small phantom: run, evaluate, skip when up to date, rerun what changed."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from pacsmine.cli import app
+from pacsmine.config import load_config
+from pacsmine.evaluate import run_evaluate
+from pacsmine.phantom import generate
+from pacsmine.pipeline import run_pipeline
+from pacsmine.workspace import Workspace
+
+# Small grids and few sweeps: the point here is the chain, not the topic quality.
+SMALL = [
+    "run.workers=1",
+    "topics.workers=1",
+    "topics.level1.k_grid=[2, 4]", "topics.level1.docs_per_topic=10",
+    "topics.level1.selection_iterations=30", "topics.level1.iterations=40",
+    "topics.level2.min_docs=40", "topics.level2.k_grid=[2, 3]", "topics.level2.docs_per_topic=10",
+    "topics.level2.selection_iterations=20", "topics.level2.iterations=20",
+    "topics.level3.k_grid=[2, 4]", "topics.level3.docs_per_topic=5",
+    "topics.level3.selection_iterations=20", "topics.level3.iterations=20",
+    "topics.cards.levels=[\"level1\"]", "topics.cards.montage=4",
+    "extract.terms.obsolete=true",
+]
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export")
+    generate(out, reports=160, seed=11, config=load_config()["phantom"], images=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def mined(export, tmp_path_factory):
+    ws = Workspace(tmp_path_factory.mktemp("ws"))
+    config = load_config(overrides=SMALL)
+    results = run_pipeline(export, ws, config)
+    return ws, config, results
+
+
+def test_every_stage_runs_and_finishes(mined):
+    ws, config, results = mined
+    assert [r.name for r in results] == config["run"]["stages"] == ["ingest", "extract", "topics"]
+    assert all(r.ran for r in results)
+    for stage in ("ingest", "extract", "topics"):
+        manifest = ws.manifest(stage)
+        assert manifest is not None and manifest["counts"] is not None
+    # the chain passes identities through: every key image is an ingested image
+    images = set(pq.read_table(ws.root / "ingest/images.parquet").column("image_id").to_pylist())
+    keys = pq.read_table(ws.root / "extract/key_images.parquet").column("image_id").to_pylist()
+    labelled = pq.read_table(ws.root / "topics/key_image_labels.parquet").column("image_id").to_pylist()
+    assert keys and set(keys) <= images
+    assert set(labelled) == set(keys)
+
+
+def test_evaluate_scores_every_stage_against_the_truth(mined, export):
+    ws, config, _ = mined
+    result = run_evaluate(ws, config)
+    assert result["truth"] == str(export / "truth")
+    for stage in ("ingest", "extract", "topics"):
+        assert stage in result and "error" not in result[stage], result.get(stage)
+    assert result["ingest"]["images"]["good_recall"] == 1.0
+    assert result["ingest"]["images"]["corrupt_rejected"] == 1.0
+    assert result["extract"]["references"]["linked"]["recall"] > 0.95
+    assert result["extract"]["negation"]["negation"]["f1"] > 0.9
+    assert 0.0 <= result["topics"]["nmi"] <= 1.0
+    assert json.loads((ws.root / "evaluation.json").read_text()) == result
+
+
+def test_rerun_skips_and_a_config_change_reruns_downstream(mined, export):
+    ws, config, first = mined
+    again = run_pipeline(export, ws, config)
+    assert [r.ran for r in again] == [False, False, False]
+    assert [r.fingerprint for r in again] == [r.fingerprint for r in first]
+
+    changed = load_config(overrides=[*SMALL, "extract.vocabulary.min_doc_freq=2"])
+    third = run_pipeline(export, ws, changed)
+    assert [r.ran for r in third] == [False, True, True]
+
+
+def test_cli_run_and_evaluate_json(export, tmp_path):
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    sets = [arg for item in SMALL for arg in ("--set", item)]
+    result = runner.invoke(app, ["run", str(export), "--workspace", str(ws), *sets])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["evaluate", "--workspace", str(ws), "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert {"ingest", "extract", "topics"} <= set(scores)
