@@ -388,14 +388,36 @@ def _concat(ctx: StageContext, name: str, parts: list[Path], vocab, bar, task) -
 
 
 def _apply_vocabulary(table: pa.Table, vocab, drop_short: bool) -> pa.Table:
-    tokens = [vocab.transform(t) for t in table.column("tokens").to_pylist()]
-    table = table.set_column(table.schema.get_field_index("tokens"), "tokens", pa.array(tokens, pa.list_(_STR)))
+    """Keep the vocabulary's terms in the ``tokens`` lists (in order), in Arrow: the kept
+    set is looked up in C over the flattened lists, no Python list per document."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    tokens = table.column("tokens").combine_chunks()
+    flat = pc.list_flatten(tokens)
+    keep = pc.is_in(flat, value_set=_kept_array(vocab))
+    parents = pc.list_parent_indices(tokens).filter(keep).to_numpy()
+    lengths = np.bincount(parents, minlength=len(tokens)).astype(np.int32)
+    offsets = np.zeros(len(tokens) + 1, np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    kept = pa.ListArray.from_arrays(pa.array(offsets), flat.filter(keep).cast(_STR))
+    table = table.set_column(table.schema.get_field_index("tokens"), "tokens", kept)
     if not drop_short:
         return table
-    n = pa.array([len(t) for t in tokens], _I32)
-    table = table.set_column(table.schema.get_field_index("n_tokens"), "n_tokens", n)
-    keep = pa.array([vocab.keep_document(t) for t in tokens], pa.bool_())
-    return table.filter(keep)
+    table = table.set_column(table.schema.get_field_index("n_tokens"), "n_tokens", pa.array(lengths, _I32))
+    return table.filter(pa.array(lengths >= vocab.min_doc_tokens))
+
+
+_KEPT: dict[int, tuple[Any, pa.Array]] = {}
+
+
+def _kept_array(vocab) -> pa.Array:
+    # The kept terms as an Arrow array, built once per fitted vocabulary (pass 2 applies it to every part).
+    cached = _KEPT.get(id(vocab))
+    if cached is None or cached[0] is not vocab:
+        _KEPT.clear()
+        cached = _KEPT[id(vocab)] = (vocab, pa.array(sorted(vocab.kept_), _STR))
+    return cached[1]
 
 
 def _reference_counts(path: Path) -> dict[str, Any]:

@@ -189,8 +189,7 @@ class ConText:
         ``start``/``end`` offsets into ``sentence``); returns the same mentions."""
         scopes = self.scopes(sentence)
         for mention in mentions:
-            for category in CATEGORIES:
-                setattr(mention, _FLAG[category], False)
+            mention.negated = mention.uncertain = mention.historical = False
             for category, start, end in scopes:
                 if mention.start < end and mention.end > start:
                     setattr(mention, _FLAG[category], True)

@@ -74,6 +74,7 @@ def _alternatives(words: list[str]) -> str:
 
 
 _DIGIT = re.compile(r"\d").search
+_LETTERS = re.compile(r"[a-z]+").findall
 _UNITS = r"(?:mm|cm|m|ml|cc|mg|hu|kg|months?|mos?|weeks?|wks?|days?|years?|yrs?|hours?|hrs?|minutes?|min|sec|seconds?|x|%)\b"
 
 
@@ -152,6 +153,17 @@ class ReferenceParser:
         if self.colon_shorthand:
             alts.append(colon)
         self._grammar = re.compile("|".join(alts), re.IGNORECASE)
+        # A case-sensitive twin for lower-cased ASCII text (same matches, same offsets,
+        # faster), when lower-casing the pattern changes only its literal letters.
+        pattern = self._grammar.pattern
+        self._grammar_lc = None
+        if not any(c.isupper() for c in pattern.replace("(?P<", "")):
+            self._grammar_lc = re.compile(pattern.lower().replace("(?p<", "(?P<"))
+        # Every alternative needs a series/image keyword (a whole run of letters: it follows
+        # \b and no letter may follow it) or a colon/semicolon, so a sentence with neither
+        # has no reference; None where a keyword is not plain letters.
+        keywords = [w.lower() for w in self.series_words + self.series_letters + self.image_words + self.image_letters]
+        self._keywords = frozenset(keywords) if all(re.fullmatch(r"[a-z]+", w) for w in keywords) else None
         # Items inside a matched list: optional "S:" prefix, a number, an optional range end.
         self._item = re.compile(
             r"(?:(\d{1,4})\s?:\s?)?(\d{1,6})(?![\d])(?:" + rng + prefix + r"(?:(\d{1,4})\s?:\s?)?(\d{1,6}))?",
@@ -176,19 +188,26 @@ class ReferenceParser:
         out: list[Reference] = []
         if not text or _DIGIT(text) is None:  # cheap prefilter: no number, no reference
             return out
-        for m in self._grammar.finditer(text):
+        if text.isascii() and self._grammar_lc is not None:  # lower() keeps every offset
+            low = text.lower()
+            if self._keywords is not None and ":" not in text and ";" not in text and self._keywords.isdisjoint(_LETTERS(low)):
+                return out
+            matches = self._grammar_lc.finditer(low)
+        else:
+            matches = self._grammar.finditer(text)
+        for m in matches:
             if m.group("f1") is not None:
                 series = _int(m.group("s1"))
-                self._emit(out, m, series, m.group("l1"), m.start("l1"))
+                self._emit(out, text, m, series, m.group("l1"), m.start("l1"))
             elif m.group("f2") is not None:
                 s2 = m.group("s2")
                 if s2 is None and not self.image_only:
                     continue
-                self._emit(out, m, _int(s2) if s2 else None, m.group("l2"), m.start("l2"))
+                self._emit(out, text, m, _int(s2) if s2 else None, m.group("l2"), m.start("l2"))
             else:
                 if not self._colon_ok(text, m):
                     continue
-                self._emit(out, m, int(m.group("s3")), m.group("l3"), m.start("l3"))
+                self._emit(out, text, m, int(m.group("s3")), m.group("l3"), m.start("l3"))
         return out
 
     def _colon_ok(self, text: str, m: re.Match[str]) -> bool:
@@ -232,9 +251,9 @@ class ReferenceParser:
             return True  # set off by commas like an aside: "right upper lobe, 3:23, and"
         return bool(self._on_before.search(before))
 
-    def _emit(self, out: list[Reference], m: re.Match[str], series: int | None, lst: str, offset: int) -> None:
+    def _emit(self, out: list[Reference], text: str, m: re.Match[str], series: int | None, lst: str, offset: int) -> None:
         start, end = m.span()
-        span = m.group(0)
+        span = text[start:end]  # as written (the match may be on the lower-cased text)
         current = series
         for it in self._item.finditer(lst):
             s_pref, a, s_end, b = it.groups()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -40,24 +41,43 @@ class CorpusCounts:
         self.modality_docs: Counter[str] = Counter()
         self.modality_key_images: Counter[str] = Counter()
         self.sentence = {k: {"n": 0, **{m: 0 for m in _MEASURES}} for k in _SENTENCE_KINDS}
+        self._not_content: dict[str, bool] = {}
 
     def add_report(self, modality, sentence_words, doc_tokens, mention_counts, has_reference) -> None:
         """One report: words of each sentence (lists), its tokens, disease mentions and
         whether it cites an image, per sentence."""
-        stop = self.stopwords
-        n_words = 0
         every, cited = self.sentence["all"], self.sentence["reference"]
-        for words, n_terms, ref in zip(sentence_words, mention_counts, has_reference):
-            n = len(words)
-            # Words are letters or digits (the tokenizer's pattern): a digit first means a number.
-            content = n - sum(1 for w in words if w in stop or w[0] <= "9")
-            n_words += n
-            for acc in (every, cited) if ref else (every,):
-                acc["n"] += 1
-                acc["words"] += n
-                acc["content_words"] += content
-                acc["disease_terms"] += n_terms
-        self.word_freq.update([w for words in sentence_words for w in words])
+        all_words = list(chain.from_iterable(sentence_words))
+        # Whether a word is no content word (stop word or number), memoised: per word, not per use.
+        flags = self._not_content
+        try:
+            not_content = list(map(flags.__getitem__, all_words))
+        except KeyError:
+            if len(flags) > 200_000:
+                flags.clear()
+            stop = self.stopwords
+            for w in all_words:
+                if w not in flags:
+                    # Words are letters or digits (the tokenizer's pattern): a digit first means a number.
+                    flags[w] = w in stop or w[0] <= "9"
+            not_content = list(map(flags.__getitem__, all_words))
+        n_words = len(all_words)
+        n_terms = sum(mention_counts)
+        every["n"] += len(sentence_words)
+        every["words"] += n_words
+        every["content_words"] += n_words - sum(not_content)
+        every["disease_terms"] += n_terms
+        if any(has_reference):
+            start = 0
+            for words, terms, ref in zip(sentence_words, mention_counts, has_reference):
+                n = len(words)
+                if ref:
+                    cited["n"] += 1
+                    cited["words"] += n
+                    cited["content_words"] += n - sum(not_content[start : start + n])
+                    cited["disease_terms"] += terms
+                start += n
+        self.word_freq.update(all_words)
         self.documents += 1
         self.words += n_words
         self.words_sq += n_words * n_words
