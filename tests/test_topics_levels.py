@@ -34,13 +34,62 @@ def test_fit_level_searches_the_grid_then_fits_every_document(config, corpus):
     docs, patients = corpus
     fit = fit_level(docs, patients, _params(config), "level1", show_progress=False)
     sel = fit.selection
-    assert sel["searched"] and sel["k"] == [2, 3, 6]
+    # The grid, then (this small corpus scores K = 6 lowest) one doubling past its top.
+    assert sel["searched"] and sel["grid"] == [2, 3, 6] and sel["k"][:3] == [2, 3, 6]
+    assert sel["k"] == sorted(sel["k"]) and not sel["at_grid_edge"]
     assert sel["n_train"] + sel["n_heldout"] == 160 and sel["n_heldout"] > 0
     assert all(np.isfinite(sel["perplexity"])) and all(-1 <= c <= 1 for c in sel["npmi"])
     assert sel["chosen_k"] == choose_k(sel["k"], sel["perplexity"])
     assert fit.model.k_ == sel["chosen_k"] and fit.theta.shape == (160, sel["chosen_k"])
     # Two topics explain three true ones worse than three do.
     assert sel["perplexity"][0] > sel["perplexity"][1]
+
+
+@pytest.fixture(scope="module")
+def three_topics(tmp_path_factory):
+    """400 documents of 3 true topics: large enough that held-out perplexity reliably
+    prefers K = 3 (checked over ten corpus seeds)."""
+    docs, _, _ = lda_corpus(400, 3, vocab_size=200, doc_length=60, alpha=0.05, seed=1)
+    path = tmp_path_factory.mktemp("three") / "docs.parquet"
+    pq.write_table(pa.table({"tokens": pa.array(docs, pa.list_(pa.string()))}), path)
+    return ParquetCorpus(path), [f"p{i // 2}" for i in range(400)]
+
+
+def _search(config, corpus, **level):
+    docs, patients = corpus
+    params = _params(config, selection_iterations=60, **level)
+    return fit_level(docs, patients, params, "level1", show_progress=False).selection
+
+
+def test_an_optimum_at_the_smallest_k_extends_the_search_down(config, three_topics):
+    sel = _search(config, three_topics, k_grid=[6, 12], min_k=2)
+    # 6 is lowest of the grid: halved to 3, which is lowest again, then to the floor 2.
+    assert sel["grid"] == [6, 12] and sel["k"] == [2, 3, 6, 12]
+    assert sel["chosen_k"] <= 4 and not sel["at_grid_edge"]
+    # The floor stops the descent: with min_k = 6 the grid's edge is the bound itself.
+    floored = _search(config, three_topics, k_grid=[6, 12], min_k=6)
+    assert floored["k"] == [6, 12] and floored["chosen_k"] == 6 and floored["at_grid_edge"]
+
+
+def test_an_interior_optimum_does_not_extend(config, three_topics):
+    sel = _search(config, three_topics, k_grid=[2, 3, 6])
+    assert sel["k"] == [2, 3, 6] and sel["chosen_k"] == 3 and not sel["at_grid_edge"]
+
+
+def test_an_optimum_at_the_largest_k_extends_up_to_the_cap(config, three_topics):
+    # docs_per_topic 10: cap 40; K = 3 at the top of the grid is doubled once, to 6.
+    sel = _search(config, three_topics, k_grid=[2, 3])
+    assert sel["k"] == [2, 3, 6] and sel["chosen_k"] == 3 and not sel["at_grid_edge"]
+    # 400 documents / 130 per topic: cap 3, already searched, so the optimum sits at the bound.
+    capped = _search(config, three_topics, k_grid=[2, 3], docs_per_topic=130)
+    assert capped["k"] == [2, 3] and capped["k_bounds"] == [2, 3] and capped["at_grid_edge"]
+
+
+def test_the_elbow_rule_extends_down_when_the_first_step_is_already_flat(config, three_topics):
+    # Past K = 3 the curve is flat: from 6 on the first decrease is below 3 %, so the
+    # search tries 3 (a large decrease from 2 to 3) and 2; the elbow is then at 3.
+    sel = _search(config, three_topics, k_grid=[6, 12], rule="elbow", min_decrease=0.03)
+    assert sel["k"] == [2, 3, 6, 12] and sel["chosen_k"] == 3 and not sel["at_grid_edge"]
 
 
 def test_fit_level_with_a_single_candidate_does_not_search(config, corpus):

@@ -5,9 +5,12 @@ import pytest
 
 from pacsmine.topics.selection import (
     HeldOut,
+    at_grid_edge,
     choose_k,
     completion_perplexity,
+    edge_step,
     fold_in,
+    k_cap,
     k_grid,
     npmi_coherence,
     split_by_patient,
@@ -93,3 +96,31 @@ def test_choose_k_rules():
     assert choose_k(ks, [100.0, 50.0, 25.0, 12.0], "elbow", 0.03) == 80
     with pytest.raises(ValueError):
         choose_k(ks, [1, 2, 3, 4], "best")
+
+
+def test_edge_step_goes_past_the_end_where_the_optimum_lies():
+    # Lowest at the smallest K: halve it (10 -> 5), never below min_k (3 -> 2, not 1).
+    assert edge_step([10, 20, 40], [20.0, 25.0, 30.0], min_k=2, cap=75) == 5
+    assert edge_step([3, 5, 10], [20.0, 25.0, 30.0], min_k=2, cap=75) == 2
+    assert edge_step([2, 5, 10], [20.0, 25.0, 30.0], min_k=2, cap=75) is None
+    # Lowest at the largest K: double it, never past the cap.
+    assert edge_step([10, 20, 40], [30.0, 25.0, 20.0], min_k=2, cap=200) == 80
+    assert edge_step([10, 20, 60], [30.0, 25.0, 20.0], min_k=2, cap=75) == 75
+    assert edge_step([10, 20, 75], [30.0, 25.0, 20.0], min_k=2, cap=75) is None
+    # Interior: nothing to extend. Unsorted input is read in K order.
+    assert edge_step([10, 20, 40], [30.0, 20.0, 25.0], min_k=2, cap=75) is None
+    assert edge_step([40, 10, 20], [25.0, 30.0, 20.0], min_k=2, cap=75) is None
+    # Elbow: flat from the first step -> smaller K; never flat -> larger K.
+    assert edge_step([10, 20, 40], [100.0, 99.0, 98.5], "elbow", 0.03, min_k=2, cap=75) == 5
+    assert edge_step([10, 20, 40], [100.0, 80.0, 60.0], "elbow", 0.03, min_k=2, cap=75) == 75
+    assert edge_step([10, 20, 40], [100.0, 80.0, 79.0], "elbow", 0.03, min_k=2, cap=75) is None
+    assert edge_step([10], [100.0]) is None and edge_step([2, 4], [float("nan")] * 2, cap=9) is None
+
+
+def test_at_grid_edge_only_at_a_reached_bound():
+    assert at_grid_edge([2, 5, 10], 2, min_k=2, cap=75)
+    assert not at_grid_edge([5, 10], 5, min_k=2, cap=75)  # the floor was not reached
+    assert at_grid_edge([10, 40, 75], 75, min_k=2, cap=75)
+    assert not at_grid_edge([2, 5, 10], 5, min_k=2, cap=75)
+    assert not at_grid_edge([4], 4, min_k=2, cap=4)  # one candidate: nothing was searched
+    assert k_cap(3000, 40, 1000) == 75 and k_cap(780_000, 40, 1000) == 1000

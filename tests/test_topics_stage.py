@@ -72,6 +72,18 @@ def test_level2_ids_are_tied_to_their_parent(mined):
         assert sel["split"] == (sel["n_docs"] >= 60)
     # this corpus has parents on both sides of min_docs
     assert {s["split"] for s in selection.values()} == {True, False}
+    metrics = mined[3].metrics["level2"]
+    assert metrics["at_grid_edge"] == {p: s["at_grid_edge"] for p, s in selection.items()}
+
+
+def test_selection_records_the_searched_k_and_whether_the_optimum_sits_at_a_bound(mined):
+    ws, _, _, result = mined
+    for level in ("level1", "level3"):
+        sel = json.loads((ws.root / f"topics/{level}/selection.json").read_text())
+        assert set(sel["grid"]) <= set(sel["k"]) and sel["k"] == sorted(sel["k"])
+        assert isinstance(sel["at_grid_edge"], bool)
+        assert result.metrics[level]["at_grid_edge"] == sel["at_grid_edge"]
+        assert result.metrics[level]["k"] == sel["k"] and result.metrics[level]["grid"] == sel["grid"]
 
 
 def test_key_image_labels_take_levels_1_and_2_from_the_report(mined):

@@ -25,9 +25,10 @@ import numpy as np
 from ..progress import console, progress
 from ..workspace import write_json, write_parquet
 from .lda import ParquetCorpus, TopicModel
-from .selection import HeldOut, choose_k, completion_perplexity, k_grid, npmi_coherence, split_by_patient
+from .selection import (HeldOut, at_grid_edge, choose_k, completion_perplexity, edge_step, k_cap, k_grid,
+                        npmi_coherence, split_by_patient)
 
-__all__ = ["LevelFit", "fit_level", "level_params", "group_rows", "write_theta", "read_theta"]
+__all__ = ["LevelFit", "fit_level", "level_params", "group_rows", "write_theta", "read_theta", "edge_warning"]
 
 
 @dataclass
@@ -69,8 +70,11 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
               show_progress: bool = True, checkpoint: str | Path | None = None) -> LevelFit:
     """Search K on a patient-grouped split of ``corpus``, then fit the chosen K on all of it.
 
-    ``params`` (see topics.toml): ``k_grid``, ``docs_per_topic``, ``max_k``, ``rule``,
+    ``params`` (see topics.toml): ``k_grid``, ``docs_per_topic``, ``max_k``, ``min_k``, ``rule``,
     ``min_decrease``, ``selection_iterations``, ``iterations`` and the shared priors.
+    An optimum at an end of the grid extends the search past it (halving the smallest K
+    down to ``min_k``, doubling the largest up to documents / ``docs_per_topic`` and
+    ``max_k``); ``selection["at_grid_edge"]`` says the optimum still lies at that bound.
     ``patient_ids`` is aligned with ``corpus``.
 
     ``checkpoint``: a scratch folder (the stage's ``.partial-*``). Each K's scores and the
@@ -88,6 +92,9 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
         "n_train": int((~heldout_mask).sum()), "n_heldout": int(heldout_mask.sum()),
         "k": [], "perplexity": [], "npmi": [], "seconds": [],
     }
+    min_k = int(params.get("min_k", 2))
+    cap = k_cap(n_docs, params["docs_per_topic"], params.get("max_k"))
+    selection.update(grid=list(grid), k_bounds=[min_k, cap])
     searched = len(grid) > 1 and heldout_mask.any() and (~heldout_mask).any()
     if searched:
         train = corpus.subset(~heldout_mask)
@@ -95,39 +102,56 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
         encoded: HeldOut | None = None
         encoded_for: list[str] | None = None
         iterations = int(params["selection_iterations"])
+        curve: dict[int, dict[str, Any]] = {}
         with progress() if show_progress else _null() as bar:
-            for k in grid:
+            def score(k: int) -> dict[str, Any]:
+                nonlocal heldout_tokens, encoded, encoded_for
                 saved = checkpoint / f"k{k}.json" if checkpoint else None
                 if saved is not None and saved.exists():
-                    scores = json.loads(saved.read_text("utf-8"))
-                else:
-                    if heldout_tokens is None:
-                        heldout_tokens = _heldout_tokens(corpus, heldout_mask, params)
-                    task = bar.add_task(f"{name} K={k}", total=iterations) if bar else None
-                    t0 = time.perf_counter()
-                    model = _model(params, k, iterations).fit(
-                        train, callback=(lambda done, total, t=task: bar.update(t, completed=done)) if bar else None)
-                    if encoded is None or encoded_for != model.vocabulary_:
-                        encoded = HeldOut.from_tokens(heldout_tokens, model.vocabulary_)
-                        encoded_for = model.vocabulary_
-                    scores = {
-                        "perplexity": completion_perplexity(model.topic_word_, model.alpha_, encoded,
-                                                            iterations=params["fold_in_iterations"]),
-                        "npmi": npmi_coherence(model.topic_word_, encoded, params["coherence_top_n"])[0],
-                        "seconds": round(time.perf_counter() - t0, 3),
-                        "n_scored_tokens": encoded.n_scored,
-                    }
-                    if saved is not None:
-                        write_json(saved, scores)
-                selection["k"].append(k)
-                for key in ("perplexity", "npmi", "seconds"):
-                    selection[key].append(scores[key])
-                selection["n_scored_tokens"] = scores["n_scored_tokens"]
+                    return json.loads(saved.read_text("utf-8"))
+                if heldout_tokens is None:
+                    heldout_tokens = _heldout_tokens(corpus, heldout_mask, params)
+                task = bar.add_task(f"{name} K={k}", total=iterations) if bar else None
+                t0 = time.perf_counter()
+                model = _model(params, k, iterations).fit(
+                    train, callback=(lambda done, total, t=task: bar.update(t, completed=done)) if bar else None)
+                if encoded is None or encoded_for != model.vocabulary_:
+                    encoded = HeldOut.from_tokens(heldout_tokens, model.vocabulary_)
+                    encoded_for = model.vocabulary_
+                scores = {
+                    "perplexity": completion_perplexity(model.topic_word_, model.alpha_, encoded,
+                                                        iterations=params["fold_in_iterations"]),
+                    "npmi": npmi_coherence(model.topic_word_, encoded, params["coherence_top_n"])[0],
+                    "seconds": round(time.perf_counter() - t0, 3),
+                    "n_scored_tokens": encoded.n_scored,
+                }
+                if saved is not None:
+                    write_json(saved, scores)
+                return scores
+
+            for k in grid:
+                curve[k] = score(k)
+            # An optimum at an end of the grid is a truncated search, not a chosen K: go on
+            # past that end (halving down to min_k, doubling up to the cap), one selection
+            # fit per step, until the optimum is interior or the bound is reached.
+            while True:
+                ks = sorted(curve)
+                k = edge_step(ks, [curve[x]["perplexity"] for x in ks], params["rule"],
+                              params.get("min_decrease", 0.0), min_k, cap)
+                if k is None or k in curve:
+                    break
+                curve[k] = score(k)
+        for k in sorted(curve):
+            selection["k"].append(k)
+            for key in ("perplexity", "npmi", "seconds"):
+                selection[key].append(curve[k][key])
+            selection["n_scored_tokens"] = curve[k]["n_scored_tokens"]
         chosen = choose_k(selection["k"], selection["perplexity"], params["rule"], params.get("min_decrease", 0.0))
     else:
         chosen = grid[0]
     selection["chosen_k"] = int(chosen)
     selection["searched"] = bool(searched)
+    selection["at_grid_edge"] = bool(searched) and at_grid_edge(selection["k"], chosen, min_k, cap)
 
     final_model = checkpoint / f"final_k{chosen}.bin" if checkpoint else None
     final_theta = checkpoint / f"final_k{chosen}_theta.parquet" if checkpoint else None
@@ -145,8 +169,19 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
             write_theta(final_theta, theta)  # mixtures first: the model file marks the pair done
             final.save(final_model)
     if show_progress:
-        console.print(f"{name}: K = {chosen} (grid {grid})")
+        console.print(f"{name}: K = {chosen} (searched {selection['k'] or grid})")
+        if selection["at_grid_edge"]:
+            console.print(f"[yellow]{name}[/]: {edge_warning(selection)}")
     return LevelFit(final, theta, selection)
+
+
+def edge_warning(selection: dict[str, Any]) -> str:
+    """Why a level's K is not a real choice: its optimum sits at a bound of the search."""
+    k = selection["chosen_k"]
+    low = k == min(selection["k"])
+    bound = "min_k" if low else "the cap (documents / docs_per_topic, max_k)"
+    return (f"the {selection['rule']} optimum K = {k} is the {'smallest' if low else 'largest'} K searched, "
+            f"at {bound}; the best K may lie beyond it")
 
 
 def _heldout_tokens(corpus: ParquetCorpus, heldout_mask: np.ndarray, params: dict[str, Any]) -> list[list[str]]:

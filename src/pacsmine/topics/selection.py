@@ -31,7 +31,10 @@ __all__ = [
     "completion_perplexity",
     "npmi_coherence",
     "k_grid",
+    "k_cap",
     "choose_k",
+    "edge_step",
+    "at_grid_edge",
 ]
 
 
@@ -213,6 +216,51 @@ def k_grid(candidates: Sequence[int], n_docs: int, docs_per_topic: float, max_k:
         smallest = min(int(k) for k in candidates) if candidates else 2
         grid = [max(2, min(smallest, int(limit)))] if n_docs >= 4 else []
     return grid
+
+
+def k_cap(n_docs: int, docs_per_topic: float, max_k: int | None = None) -> int:
+    """The largest K a corpus of ``n_docs`` documents supports: n_docs / docs_per_topic,
+    at most ``max_k`` (the bound an upward search past the grid stops at)."""
+    limit = n_docs / max(docs_per_topic, 1e-9)
+    if max_k:
+        limit = min(limit, max_k)
+    return int(limit)
+
+
+def edge_step(ks: Sequence[int], perplexities: Sequence[float], rule: str = "min_perplexity",
+              min_decrease: float = 0.02, min_k: int = 2, cap: int | None = None) -> int | None:
+    """The next K to score when the rule's choice lies at an end of the searched ``ks``; None
+    when it is interior or the bound on that side is reached.
+
+    An optimum at the smallest K searched says only that the search started too high
+    (a truncated search, not a chosen K), so the smallest K is halved, down to ``min_k``;
+    an optimum at the largest K doubles it, up to ``cap``. For ``elbow`` the low edge is a
+    decrease already below ``min_decrease`` at the first step, the high edge a decrease
+    that never falls below it. One step per call: the caller scores the K and asks again.
+    """
+    order = np.argsort(np.asarray(ks))
+    ks = [int(ks[i]) for i in order]
+    p = [perplexities[i] for i in order]
+    if len(ks) < 2 or not np.isfinite(np.asarray(p, dtype=np.float64)).any():
+        return None
+    chosen = choose_k(ks, p, rule, min_decrease)
+    if chosen == ks[0]:
+        below = max(int(min_k), ks[0] // 2)
+        return below if below < ks[0] else None
+    if chosen == ks[-1] and cap is not None:
+        above = min(int(cap), 2 * ks[-1])
+        return above if above > ks[-1] else None
+    return None
+
+
+def at_grid_edge(ks: Sequence[int], chosen: int, min_k: int = 2, cap: int | None = None) -> bool:
+    """True when the chosen K is the smallest K searched and that is at or below ``min_k``,
+    or the largest and at or above ``cap``: the search could go no further, so the
+    optimum may lie beyond the bound."""
+    if len(ks) < 2:
+        return False
+    low, high = min(ks), max(ks)
+    return bool((chosen == low and low <= min_k) or (cap is not None and chosen == high and high >= cap))
 
 
 def choose_k(ks: Sequence[int], perplexities: Sequence[float], rule: str = "min_perplexity",

@@ -118,6 +118,10 @@ def _body(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
     }))
     ctx.write_json("level2/selection.json", level2["selection"])
     curves = [dict(s, label=p) for p, s in level2["selection"].items() if s.get("searched")]
+    edged = [p for p, s in level2["selection"].items() if s.get("at_grid_edge")]
+    if edged:
+        console.print(f"[yellow]level2[/]: parents {', '.join(edged)}: the optimum K sits at a bound of the "
+                      "search (level2.min_k or the cap); their best K may lie beyond it")
     selection_figure(ctx.path("level2/selection.png"), curves, f"level 2: within each level-1 topic ({len(curves)} searched)")
 
     # ---- level 3: key-image sentences
@@ -206,6 +210,7 @@ def _body(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
         "level1": _curve(fit1.selection),
         "level2": {"n_topics": len(level2["topic_ids"]),
                    "chosen_k": {p: s["chosen_k"] for p, s in level2["selection"].items()},
+                   "at_grid_edge": {p: bool(s.get("at_grid_edge")) for p, s in level2["selection"].items()},
                    "split_parents": sum(1 for s in level2["selection"].values() if s.get("split"))},
         "level3": _curve(fit3.selection) if fit3 is not None else None,
         "flagged": flagged,
@@ -213,7 +218,7 @@ def _body(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _curve(selection: dict[str, Any]) -> dict[str, Any]:
-    keys = ("chosen_k", "rule", "k", "perplexity", "npmi", "n_train", "n_heldout")
+    keys = ("chosen_k", "rule", "at_grid_edge", "grid", "k", "perplexity", "npmi", "n_train", "n_heldout")
     return {key: selection.get(key) for key in keys}
 
 
@@ -241,7 +246,8 @@ def _fit_level2(ctx: StageContext, cfg: dict[str, Any], corpus: ParquetCorpus, p
             words = fit1.model.top_words(parent, n_top)
             top_words.append([w for w, _ in words])
             weights[tid] = words
-            selection[pid] = {"n_docs": int(len(rows)), "split": False, "searched": False, "chosen_k": 1}
+            selection[pid] = {"n_docs": int(len(rows)), "split": False, "searched": False, "chosen_k": 1,
+                              "at_grid_edge": False}
             continue
         fit = fit_level(corpus.subset(rows), [patients[i] for i in rows], params, f"level2/{pid}",
                         show_progress=False, checkpoint=ctx.partial_dir / "level2" / pid)
