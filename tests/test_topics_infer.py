@@ -41,12 +41,48 @@ def test_read_reports_from_each_format(tmp_path):
     (tmp_path / "r.csv").write_text("accession,text\nA1,liver lesion\nA2,\"lung, nodule\"\n")
     (tmp_path / "r.jsonl").write_text('{"accession": "A1", "text": "liver"}\n\n{"text": "lung"}\n')
     pq.write_table(pa.table({"text": ["a b", "c"]}), tmp_path / "r.parquet")
-    assert list(read_reports(tmp_path / "r.csv")) == [("A1", "liver lesion"), ("A2", "lung, nodule")]
-    assert list(read_reports(tmp_path / "r.jsonl")) == [("A1", "liver"), (None, "lung")]
-    assert list(read_reports(tmp_path / "r.parquet")) == [(None, "a b"), (None, "c")]
+    assert list(read_reports(tmp_path / "r.csv")) == [("A1", "liver lesion", None), ("A2", "lung, nodule", None)]
+    assert list(read_reports(tmp_path / "r.jsonl")) == [("A1", "liver", None), (None, "lung", None)]
+    assert list(read_reports(tmp_path / "r.parquet")) == [(None, "a b", None), (None, "c", None)]
     (tmp_path / "bad.csv").write_text("accession,body\nA1,x\n")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ingest.columns.text"):
         list(read_reports(tmp_path / "bad.csv"))
+
+
+def test_read_reports_uses_the_ingest_readers_column_mapping_encoding_and_rejects(tmp_path):
+    ingest = load_config(overrides=['ingest.columns.text="body"', 'ingest.columns.accession="acc"',
+                                    'ingest.encoding="latin-1"'])["ingest"]
+    # CSV in latin-1, a configured text column, a quoted text over two lines, an empty
+    # text and a row with too many fields (both ingest rejects).
+    (tmp_path / "r.csv").write_bytes("acc,body\nA1,\"l\xe9sion du foie\nsuite\"\nA2,\nA3,x,y\nA4, poumon \n"
+                                     .encode("latin-1"))
+    rows = list(read_reports(tmp_path / "r.csv", ingest))
+    good = [(a, t) for a, t, e in rows if e is None]
+    assert good == [("A1", "l\xe9sion du foie\nsuite"), ("A4", "poumon")]  # stripped, as ingest does
+    errors = {e["error"]: (a, e) for a, t, e in rows if e is not None}
+    assert set(errors) == {"missing_text", "malformed_row"} and errors["missing_text"][0] == "A2"
+    assert errors["missing_text"][1]["source"] == "r.csv" and errors["missing_text"][1]["key"] == "2"
+    # JSONL with the same mapping: a line that is not an object and a null text are errors.
+    (tmp_path / "r.jsonl").write_text('{"acc": "B1", "body": "liver"}\n[1, 2]\n{"acc": "B2", "body": null}\n')
+    rows = list(read_reports(tmp_path / "r.jsonl", ingest))
+    assert rows[0] == ("B1", "liver", None)
+    assert rows[1][1] is None and rows[1][2]["error"] == "malformed_row" and rows[1][2]["key"] == "2"
+    assert rows[2][0] == "B2" and rows[2][2]["error"] == "missing_text"
+    # Without the configured column, the file is a configuration error (as in ingest).
+    with pytest.raises(ValueError, match="'body'"):
+        list(read_reports(tmp_path / "r.csv"))
+
+
+def test_rejected_rows_get_an_error_line_in_input_order(mined):
+    ws = mined[0]
+    labeller = TopicLabeller(ws.stage_dir("topics"), workers=1, infer_iterations=50)
+    error = {"error": "missing_text", "detail": "report A2 has no text", "source": "r.csv", "key": "2"}
+    reports = [("A1", "caseaworda caseawordb", None), ("A2", None, error), ("A3", "casebworda", None)]
+    out = io.StringIO()
+    assert label_reports(labeller, reports, str.split, out, batch_size=2) == 2
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["accession"] for r in rows] == ["A1", "A2", "A3"]
+    assert rows[1] == {"accession": "A2", **error} and "level1" in rows[0] and "level1" in rows[2]
 
 
 def test_labeller_gives_new_reports_the_topic_of_their_case(mined):
@@ -84,3 +120,17 @@ def test_infer_reports_tokenises_like_extract(mined, tmp_path, monkeypatch, caps
     infer_reports(ws, config, "-", None)
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(printed) == 1 and printed[0]["accession"] is None and printed[0]["level1"] == rows[0]["level1"]
+
+
+def test_infer_reports_reads_a_csv_with_the_ingest_column_mapping(mined, tmp_path):
+    pytest.importorskip("pacsmine.nlp.tokens", reason="the extract tokenizer (NLP part A) is not available")
+    ws, config, truth, docs, topic_of_type = mined
+    config = load_config(overrides=SMALL + ['ingest.columns.text="report_text"', 'ingest.columns.accession="id"'])
+    reports = tmp_path / "new.csv"
+    reports.write_text("id,report_text\n" + f"{docs[40]['accession']},\"{' '.join(docs[40]['tokens'])}\"\n" + "X9,\n")
+    output = tmp_path / "labels.jsonl"
+    infer_reports(ws, config, reports, output)
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["accession"] for r in rows] == [docs[40]["accession"], "X9"]
+    assert rows[0]["level1"] == topic_of_type[truth["case_type"][docs[40]["accession"]]]
+    assert rows[1]["error"] == "missing_text" and "level1" not in rows[1]

@@ -1,9 +1,12 @@
 """``pacsmine topics infer``: label new reports with a workspace's saved topic models.
 
-Reports are tokenised exactly as the extract stage did (its tokenizer and kept
-vocabulary), their level-1 mixture is inferred with topics fixed, and the level-2
-model of the arg-max parent (if that parent was split) gives the level-2 label.
-One JSON object per report: ``{"accession", "level1", "level1_theta", "level2"}``.
+Report files are read by the ingest stage's readers (same formats, column mapping,
+encodings and rejects; a rejected row gets a JSON line with an ``error``), stdin as one
+report per line. Reports are tokenised exactly as the extract stage did (its tokenizer
+and kept vocabulary), their level-1 mixture is inferred with topics fixed, and the
+level-2 model of the arg-max parent (if that parent was split) gives the level-2 label.
+One JSON object per report: ``{"accession", "level1", "level1_theta", "level2"}``, or
+``{"accession", "error", "detail", "source", "key"}`` for a rejected row.
 """
 
 from __future__ import annotations
@@ -22,43 +25,70 @@ from .lda import TopicModel
 __all__ = ["infer_reports", "read_reports", "TopicLabeller"]
 
 
-def read_reports(reports: Path | str) -> Iterator[tuple[str | None, str]]:
-    """(accession or None, text) per report of a CSV, JSONL or Parquet file, or of stdin ("-",
-    one report per line). Files need a ``text`` column; ``accession`` is optional."""
+def read_reports(reports: Path | str, ingest: dict[str, Any] | None = None
+                 ) -> Iterator[tuple[str | None, str | None, dict[str, str] | None]]:
+    """``(accession or None, text, error)`` per report of stdin ("-": one report per
+    non-empty line) or of a reports file read by the ingest stage's own readers.
+
+    ``ingest`` is the ``[ingest]`` config section (default: the shipped one): its
+    ``format``, ``columns``, ``encoding`` apply exactly as in ``pacsmine ingest``, so a
+    file ingest reads, infer reads the same way (CSV, JSONL, Parquet, OpenI CSV/XML).
+    Only the text column is required here: a file without an accession column gives
+    accession None. A row the reader rejects (a malformed line, an empty text) comes
+    back with text None and ``error = {"error": reason, "detail", "source", "key"}``
+    so that it gets an output line instead of vanishing.
+    """
     if str(reports) == "-":
         for line in sys.stdin:
             line = line.rstrip("\n")
             if line.strip():
-                yield None, line
+                yield None, line, None
         return
-    path = Path(reports)
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
+    from ..ingest.reports import detect_reports, iter_reports
+
+    if ingest is None:
+        from ..config import load_config
+
+        ingest = load_config()["ingest"]
+    fmt, path = detect_reports(Path(reports), ingest)
+    columns = dict(ingest["columns"])
+    present = _column_names(fmt, path, ingest.get("encoding", "utf-8"))
+    absent: set[str] = set()
+    if present is not None:
+        if columns["text"] not in present:
+            raise ValueError(f"{path.name} has no column {columns['text']!r} (it has {sorted(present)}): "
+                             "set ingest.columns.text")
+        # Ingest requires accession and patient id columns; labelling needs neither, so a
+        # missing one reads the text column instead and is dropped from the row.
+        for key in ("accession", "patient_id"):
+            if columns[key] not in present:
+                columns[key] = columns["text"]
+                absent.add(key)
+    for row in iter_reports(fmt, path, dict(ingest, columns=columns)):
+        accession = None if "accession" in absent else row.get("accession")
+        if "reject" in row:
+            reason, detail = row["reject"]
+        elif not row.get("text"):
+            reason, detail = "missing_text", f"report {accession or 'row ' + str(row['key'])} has no text"
+        else:
+            yield accession, row["text"], None
+            continue
+        yield accession, None, {"error": reason, "detail": detail, "source": row["source"], "key": row["key"]}
+
+
+def _column_names(fmt: str, path: Path, encoding: str) -> list[str] | None:
+    """The columns of a generic CSV or Parquet reports file (None for the formats whose
+    rows may simply omit a field: JSONL, OpenI). The CSV header is read as the ingest
+    reader reads it: a UTF-8 BOM stripped, invalid bytes replaced."""
+    if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(path)
-        names = pf.schema_arrow.names
-        if "text" not in names:
-            raise ValueError(f"{path} has no 'text' column")
-        columns = ["text"] + (["accession"] if "accession" in names else [])
-        for batch in pf.iter_batches(columns=columns):
-            texts = batch.column(0).to_pylist()
-            accs = batch.column(1).to_pylist() if len(columns) > 1 else [None] * len(texts)
-            for acc, text in zip(accs, texts):
-                yield (None if acc is None else str(acc)), text or ""
-    elif suffix in (".jsonl", ".ndjson", ".json"):
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    row = json.loads(line)
-                    yield (None if row.get("accession") is None else str(row["accession"])), row.get("text") or ""
-    else:
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            if reader.fieldnames is None or "text" not in reader.fieldnames:
-                raise ValueError(f"{path} has no 'text' column")
-            for row in reader:
-                yield (row.get("accession") or None), row["text"] or ""
+        return list(pq.read_schema(path).names)
+    if fmt == "csv":
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16).removeprefix(b"\xef\xbb\xbf")
+        return next(csv.reader(io.StringIO(head.decode(encoding, "replace"), newline="")), None) or []
+    return None
 
 
 class TopicLabeller:
@@ -109,14 +139,24 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def label_reports(labeller: TopicLabeller, reports: Iterable[tuple[str | None, str]],
-                  tokenize: Callable[[str], list[str]], out: io.TextIOBase, batch_size: int = 512) -> int:
-    """Write one JSON line per report to ``out``; returns the number of reports labelled."""
+def label_reports(labeller: TopicLabeller, reports: Iterable[tuple], tokenize: Callable[[str], list[str]],
+                  out: io.TextIOBase, batch_size: int = 512) -> int:
+    """Write one JSON line per report to ``out``, in input order; returns the number of
+    reports labelled.
+
+    ``reports``: ``(accession, text)`` or ``(accession, text, error)`` as from
+    :func:`read_reports`; a report with an error is written as
+    ``{"accession", "error", "detail", "source", "key"}`` and not labelled.
+    """
     n = 0
     for batch in _batches(reports, batch_size):
-        labels = labeller.label([tokenize(text) for _, text in batch])
-        for (accession, _), label in zip(batch, labels):
-            out.write(json.dumps({"accession": accession, **label}) + "\n")
+        good = [item for item in batch if len(item) < 3 or item[2] is None]
+        labels = iter(labeller.label([tokenize(item[1]) for item in good]) if good else [])
+        for item in batch:
+            if len(item) > 2 and item[2] is not None:
+                out.write(json.dumps({"accession": item[0], **item[2]}) + "\n")
+                continue
+            out.write(json.dumps({"accession": item[0], **next(labels)}) + "\n")
             n += 1
         out.flush()
     return n
@@ -142,8 +182,9 @@ def infer_reports(ws, config: dict[str, Any], reports: Path, output: Path | None
     ws.require("topics", "level1/model.bin")
     labeller = TopicLabeller(ws.stage_dir("topics"), int(cfg["workers"]), int(cfg["infer_iterations"]))
     tokenize = extract_tokenizer(ws, config)
+    rows = read_reports(reports, config["ingest"])
     if output is None:
-        label_reports(labeller, read_reports(reports), tokenize, sys.stdout)
+        label_reports(labeller, rows, tokenize, sys.stdout)
         return
     with atomic_path(output) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        label_reports(labeller, read_reports(reports), tokenize, fh)
+        label_reports(labeller, rows, tokenize, fh)
