@@ -70,6 +70,13 @@ SCHEMAS: dict[str, pa.Schema] = {
 # Parts carry raw (unfiltered) tokens; pass 2 applies the vocabulary.
 _PART_TABLES = ("sentences", "references", "key_images", "documents", "terms", "bigrams")
 _HAS_DIGIT = re.compile(r"\d").search
+# Distinct sentences whose words and mentions a worker keeps, per generation (two at
+# most; well under 1 kB each).
+_SENTENCE_CACHE_MAX = 15_000
+
+
+def _no_mentions(sentence: str) -> list:
+    return []
 
 
 def new_rows() -> dict[str, dict[str, list]]:
@@ -107,6 +114,9 @@ class ReportNLP:
             terms_cfg = cfg["terms"]
             self.annotator = TermAnnotator.from_config(terms_cfg)
             self.include_negated = bool(terms_cfg.get("bigrams", {}).get("include_negated", False))
+        self._annotate = self.annotator.annotate if self.annotator is not None else _no_mentions
+        self._cache: dict[str, tuple[list[str], list]] = {}
+        self._cache_old: dict[str, tuple[list[str], list]] = {}
 
     def process(self, accession, patient_id, modality, text, rows, stats) -> None:
         from .sentences import report_spans
@@ -122,9 +132,26 @@ class ReportNLP:
         out["text"] += texts
         out["start"] += [a for _, a, _ in spans]
         out["end"] += [b for _, _, b in spans]
-        words = list(map(self.tokenizer.words, texts))
+        # Reports repeat sentences ("The heart is normal in size."): a sentence's words and
+        # mentions (ConText flags set) depend on its text alone, so they are kept per text.
+        # The cached lists are shared between reports and only ever read.
+        found = list(map(self._cache.get, texts))
+        if None in found:
+            words_of, annotate = self.tokenizer.words, self._annotate
+            for i, hit in enumerate(found):
+                if hit is None:
+                    cache = self._cache
+                    if len(cache) >= _SENTENCE_CACHE_MAX:
+                        # Two generations, so memory stays bounded: a full cache becomes the
+                        # old one, and what is used again moves back into the new one.
+                        self._cache_old, self._cache = cache, {}
+                        cache = self._cache
+                    t = texts[i]
+                    hit = self._cache_old.get(t)
+                    found[i] = cache[t] = hit if hit is not None else (words_of(t), annotate(t))
+        words = [w for w, _ in found]
+        mentions = [m for _, m in found]
         if self.annotator is not None:
-            mentions = list(map(self.annotator.annotate, texts))
             terms = rows["terms"]
             for i in compress(range(n), mentions):
                 found = mentions[i]
@@ -140,8 +167,6 @@ class ReportNLP:
                     terms["negated"].append(bool(m.negated))
                     terms["uncertain"].append(bool(m.uncertain))
                     terms["historical"].append(bool(m.historical))
-        else:
-            mentions = [[]] * n
         cited: dict[int, list] = {}
         has_ref = [False] * n
         refs = rows["references"]
