@@ -18,6 +18,7 @@ Streamed and parallel, in two passes (memory stays flat as the corpus grows):
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -115,8 +116,9 @@ class ReportNLP:
             self.annotator = TermAnnotator.from_config(terms_cfg)
             self.include_negated = bool(terms_cfg.get("bigrams", {}).get("include_negated", False))
         self._annotate = self.annotator.annotate if self.annotator is not None else _no_mentions
-        self._cache: dict[str, tuple[list[str], list]] = {}
-        self._cache_old: dict[str, tuple[list[str], list]] = {}
+        # sentence text -> (words, tokens, mentions)
+        self._cache: dict[str, tuple[list[str], list[str], list]] = {}
+        self._cache_old: dict[str, tuple[list[str], list[str], list]] = {}
 
     def process(self, accession, patient_id, modality, text, rows, stats) -> None:
         from .sentences import report_spans
@@ -137,7 +139,7 @@ class ReportNLP:
         # The cached lists are shared between reports and only ever read.
         found = list(map(self._cache.get, texts))
         if None in found:
-            words_of, annotate = self.tokenizer.words, self._annotate
+            words_of, keep, annotate = self.tokenizer.words, self.tokenizer.filter, self._annotate
             for i, hit in enumerate(found):
                 if hit is None:
                     cache = self._cache
@@ -148,17 +150,20 @@ class ReportNLP:
                         cache = self._cache
                     t = texts[i]
                     hit = self._cache_old.get(t)
-                    found[i] = cache[t] = hit if hit is not None else (words_of(t), annotate(t))
-        words = [w for w, _ in found]
-        mentions = [m for _, m in found]
+                    if hit is None:
+                        w = words_of(t)
+                        hit = (w, keep(w), annotate(t))
+                    found[i] = cache[t] = hit
+        words = [w for w, _, _ in found]
+        mentions = [m for _, _, m in found]
         if self.annotator is not None:
             terms = rows["terms"]
             for i in compress(range(n), mentions):
-                found = mentions[i]
-                k = len(found)
+                sentence_mentions = mentions[i]
+                k = len(sentence_mentions)
                 terms["accession"] += [accession] * k
                 terms["sentence_index"] += [i] * k
-                for m in found:
+                for m in sentence_mentions:
                     terms["start"].append(m.start)
                     terms["end"].append(m.end)
                     terms["text"].append(m.text)
@@ -214,7 +219,9 @@ class ReportNLP:
                         bigrams[col].append(value)
                 stats.add_key_image(modality or image.modality)
         # The document's tokens are its sentences' (section headers are not words of the report).
-        doc_tokens = self.tokenizer.filter(list(chain.from_iterable(words)))
+        # Tokenizer.filter works word by word, so the sentences' filtered words, joined, are
+        # the filtered words of the document.
+        doc_tokens = list(chain.from_iterable([t for _, t, _ in found]))
         docs = rows["documents"]
         docs["accession"].append(accession)
         docs["patient_id"].append(patient_id)
@@ -236,10 +243,24 @@ class ReportNLP:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(config: dict[str, Any], annotate: bool) -> None:
+def _init_worker(config: dict[str, Any], annotate: bool, tune_gc: bool = True) -> None:
     # The image index is inherited from the parent (fork); the NLP is built once here.
     _WORKER["nlp"] = ReportNLP(config, _WORKER.get("index"), annotate=annotate)
     _WORKER["config"] = config
+    if tune_gc:
+        _tune_gc()
+
+
+def _tune_gc() -> tuple[int, int, int]:
+    """Make the cyclic garbage collector cheap for report batches; returns the old thresholds.
+
+    The phrase table, the image index and the rules are long-lived: frozen, the collector
+    never scans them again. A batch allocates many small lists and tuples and no cycles,
+    so the youngest generation is collected 70 times less often (about 10% faster)."""
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    return old
 
 
 def _process_batch(task: tuple[int, dict[str, list], str]) -> dict[str, Any]:
@@ -325,11 +346,16 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
         task = bar.add_task("extract: reports", total=n_reports)
         todo = ((i, cols, str(partial)) for i, cols in _batches(reports, batch_size))
         if workers <= 1:
-            _init_worker(config, annotate)
-            for i, cols, part in todo:
-                if i not in done:
-                    _process_batch((i, cols, part))
-                bar.advance(task, len(cols["accession"]))
+            _init_worker(config, annotate, tune_gc=False)
+            old_gc = _tune_gc()
+            try:
+                for i, cols, part in todo:
+                    if i not in done:
+                        _process_batch((i, cols, part))
+                    bar.advance(task, len(cols["accession"]))
+            finally:  # this is the caller's process: its collector is left as it was
+                gc.set_threshold(*old_gc)
+                gc.unfreeze()
         else:
             import multiprocessing as mp
 

@@ -102,9 +102,14 @@ class SentenceSplitter:
                     if p - sent_start < 8 and _LIST_MARKER.match(text[sent_start : p + 1]):
                         continue  # "1." of a numbered list belongs to its item
                 cut = q
-            span = _strip(text, sent_start, cut)
-            if span[0] < span[1]:
-                out.append(span)
+            # _strip, inlined (called for every sentence)
+            a, b = sent_start, cut
+            while a < b and text[a].isspace():
+                a += 1
+            while b > a and text[b - 1].isspace():
+                b -= 1
+            if a < b:
+                out.append((a, b))
             sent_start = q
         span = _strip(text, sent_start, end)
         if span[0] < span[1]:
@@ -140,11 +145,11 @@ class SentenceSplitter:
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    # str.strip() drops exactly the characters str.isspace() names, in C.
-    part = text[start:end]
-    left = part.lstrip()
-    start = end - len(left)
-    return start, start + len(left.rstrip())
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def report_spans(text: str, sections: SectionSplitter, splitter: SentenceSplitter) -> list[tuple[str | None, int, int]]:

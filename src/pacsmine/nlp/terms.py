@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from itertools import compress
+from itertools import compress, islice
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -220,7 +220,8 @@ class TermAnnotator:
         phrases, terms = self.phrases_, self.ontology_.terms
         sizes = list(map(self.lengths_.get, keys))  # phrase lengths starting at each word
         out: list[Mention] = []
-        spans = None
+        spans: list[tuple[int, int]] = []  # token offsets, read only as far as a match needs
+        found = None
         n, resume = len(keys), 0
         # Only words that start some phrase are visited; a match resumes after itself.
         for i in compress(range(n), sizes):
@@ -230,9 +231,12 @@ class TermAnnotator:
                 if i + size <= n:
                     doid = phrases.get(tuple(keys[i : i + size]))
                     if doid is not None:
-                        if spans is None:  # offsets only for the few sentences that match
-                            spans = [m.span() for m in _TOKEN.finditer(sentence)]
-                        start, end = spans[i][0], spans[i + size - 1][1]
+                        last = i + size - 1
+                        if last >= len(spans):  # offsets only for the few sentences that match
+                            if found is None:
+                                found = _TOKEN.finditer(sentence)
+                            spans += [m.span() for m in islice(found, last + 1 - len(spans))]
+                        start, end = spans[i][0], spans[last][1]
                         out.append(Mention(start, end, sentence[start:end], doid, terms[doid].name))
                         resume = i + size
                         break
