@@ -80,6 +80,10 @@ class SectionSplitter:
 
     def split(self, text: str) -> list[Segment]:
         """Segments of ``text`` in order; together they cover every non-header character."""
+        return [Segment(*seg) for seg in self.split_tuples(text)]
+
+    def split_tuples(self, text: str) -> list[tuple[str | None, str | None, int, int]]:
+        """:meth:`split` as plain ``(section, header, start, end)`` tuples (the hot path)."""
         marks: list[tuple[int, int, str | None, str]] = []  # (header start, body start, section, header)
         variants = self.variants_
         if text.isascii():  # lower() keeps every offset
@@ -92,7 +96,7 @@ class SectionSplitter:
                 continue  # a lower-case word alone on a line is text, not a header
             marks.append((h_start, body_start, variants[header.lower()], header))
         if not marks and ":" not in text:
-            return [Segment(None, None, 0, len(text))] if text.strip() else []
+            return [(None, None, 0, len(text))] if text.strip() else []
         taken = [(a, b) for a, b, _, _ in marks]
         for m in self._organ_nl.finditer("\n" + text):
             s = m.start("o") - 1
@@ -103,11 +107,11 @@ class SectionSplitter:
                 continue
             marks.append((s, s, None, organ))  # organ header stays in the body
         if not marks:
-            return [Segment(None, None, 0, len(text))] if text.strip() else []
+            return [(None, None, 0, len(text))] if text.strip() else []
         marks.sort()
-        segments: list[Segment] = []
+        segments: list[tuple[str | None, str | None, int, int]] = []
         if text[: marks[0][0]].strip():
-            segments.append(Segment(None, None, 0, marks[0][0]))
+            segments.append((None, None, 0, marks[0][0]))
         current: str | None = None
         for i, (h_start, body_start, section, header) in enumerate(marks):
             end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
@@ -116,5 +120,5 @@ class SectionSplitter:
             elif current is None and self.organ_headers_imply_findings:
                 current = "FINDINGS"
             if text[body_start:end].strip():
-                segments.append(Segment(current, header, body_start, end))
+                segments.append((current, header, body_start, end))
         return segments

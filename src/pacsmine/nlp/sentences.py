@@ -157,9 +157,8 @@ def report_spans(text: str, sections: SectionSplitter, splitter: SentenceSplitte
     extract stage's hot path; :func:`split_report` wraps them in :class:`Sentence` s)."""
     out: list[tuple[str | None, int, int]] = []
     spans = splitter.spans
-    for seg in sections.split(text):
-        section = seg.section
-        out += [(section, s, e) for s, e in spans(text, seg.start, seg.end)]
+    for section, _, start, end in sections.split_tuples(text):
+        out += [(section, s, e) for s, e in spans(text, start, end)]
     return out
 
 
