@@ -383,11 +383,17 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
     vocab = Vocabulary.from_config(cfg["vocabulary"]).fit_counts(totals.doc_freq, totals.term_freq, totals.documents)
     ctx.write_parquet("vocabulary.parquet", vocab.to_table())
 
-    counts: dict[str, int] = {}
     with progress() as bar:
         task = bar.add_task("extract: tables", total=len(_PART_TABLES) * len(parts))
-        for name in _PART_TABLES:
-            counts[name] = _concat(ctx, name, [partial / f"{name}-{i:06d}.parquet" for i in parts], vocab, bar, task)
+        # The tables are independent and Arrow reads, compresses and writes without the GIL:
+        # one thread per core instead of one table after another.
+        from concurrent.futures import ThreadPoolExecutor
+
+        def concat(name: str) -> int:
+            return _concat(ctx, name, [partial / f"{name}-{i:06d}.parquet" for i in parts], vocab, bar, task)
+
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(_PART_TABLES)))) as threads:
+            counts = dict(zip(_PART_TABLES, threads.map(concat, _PART_TABLES)))
 
     ref_counts = _reference_counts(ctx.dir / "references.parquet")
     term_counts = _term_counts(ctx.dir / "terms.parquet")
