@@ -203,7 +203,7 @@ class TermAnnotator:
 
     @staticmethod
     def _keys(text: str, norm: Normaliser) -> tuple[str, ...]:
-        return tuple(norm(t) for t, _, _ in tokenize(text))
+        return tuple([norm(w.lower()) for w in _TOKEN.findall(text)])  # tokenize()'s words, no offsets
 
     def match(self, sentence: str) -> list[Mention]:
         """Longest-match disease terms in ``sentence``, without ConText flags."""
