@@ -276,8 +276,11 @@ def _process_batch(task: tuple[int, dict[str, list], str]) -> dict[str, Any]:
     part = Path(partial)
     for name in _PART_TABLES:
         table = pa.Table.from_pydict(rows[name], schema=SCHEMAS[name])
-        with atomic_path(part / f"{name}-{batch_no:06d}.parquet") as tmp:
-            pq.write_table(table, tmp, compression="zstd")
+        # Parts are Arrow IPC files: written and read back in pass 2 at memory speed (no
+        # Parquet encoding or compression twice; only the final tables are Parquet).
+        with atomic_path(part / f"{name}-{batch_no:06d}.arrow") as tmp:
+            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
     summary = stats.to_json()
     with atomic_path(part / f"counts-{batch_no:06d}.json") as tmp:
         tmp.write_text(json.dumps(summary), "utf-8")
@@ -291,6 +294,17 @@ def stopwords_for_stats() -> frozenset[str]:
     from .tokens import stopwords
 
     return stopwords()
+
+
+def _done_batches(partial: Path) -> set[int]:
+    """Batches whose marker and part files all exist (a folder left by an older version,
+    with other part files, is simply redone)."""
+    done = set()
+    for marker in partial.glob("done-*"):
+        i = int(marker.name.split("-")[1])
+        if all((partial / f"{name}-{i:06d}.arrow").exists() for name in _PART_TABLES):
+            done.add(i)
+    return done
 
 
 def _batches(path: Path, batch_size: int) -> Iterator[tuple[int, dict[str, list]]]:
@@ -337,7 +351,7 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
     n_batches = max(1, -(-n_reports // batch_size))
     workers = min(_workers(config), n_batches)
     partial = ctx.partial_dir
-    done = {int(p.name.split("-")[1]) for p in partial.glob("done-*")}
+    done = _done_batches(partial)
     if done:
         console.print(f"extract: resuming, {len(done)} of {n_batches} batches already done")
 
@@ -376,7 +390,7 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
     # ---- pass 2: vocabulary from merged counts, then stream parts into tables
     from .tokens import Vocabulary
 
-    parts = sorted(int(p.name.split("-")[1]) for p in partial.glob("done-*"))
+    parts = sorted(_done_batches(partial))
     totals = CorpusCounts(stopwords_for_stats())
     for i in parts:
         totals.merge_json(json.loads((partial / f"counts-{i:06d}.json").read_text("utf-8")))
@@ -390,7 +404,7 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
         from concurrent.futures import ThreadPoolExecutor
 
         def concat(name: str) -> int:
-            return _concat(ctx, name, [partial / f"{name}-{i:06d}.parquet" for i in parts], vocab, bar, task)
+            return _concat(ctx, name, [partial / f"{name}-{i:06d}.arrow" for i in parts], vocab, bar, task)
 
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(_PART_TABLES)))) as threads:
             counts = dict(zip(_PART_TABLES, threads.map(concat, _PART_TABLES)))
@@ -434,7 +448,8 @@ def _concat(ctx: StageContext, name: str, parts: list[Path], vocab, bar, task) -
     with atomic_path(ctx.path(f"{name}.parquet")) as tmp:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for path in parts:
-                table = pq.read_table(path, schema=schema)
+                with pa.OSFile(str(path)) as source:
+                    table = pa.ipc.open_file(source).read_all()
                 if name in ("documents", "key_images") and table.num_rows:
                     table = _apply_vocabulary(table, vocab, drop_short=(name == "documents"))
                 if table.num_rows:
