@@ -80,6 +80,9 @@ def _no_mentions(sentence: str) -> list:
     return []
 
 
+_NONE: tuple = ()  # no references (shared: only read)
+
+
 def new_rows() -> dict[str, dict[str, list]]:
     """Empty part rows: table name -> column name -> values (columns, not row dicts:
     no dict per row on the hot path, and ``pa.Table.from_pydict`` is cheap)."""
@@ -116,15 +119,16 @@ class ReportNLP:
             self.annotator = TermAnnotator.from_config(terms_cfg)
             self.include_negated = bool(terms_cfg.get("bigrams", {}).get("include_negated", False))
         self._annotate = self.annotator.annotate if self.annotator is not None else _no_mentions
-        # sentence text -> (words, tokens, mentions)
-        self._cache: dict[str, tuple[list[str], list[str], list]] = {}
-        self._cache_old: dict[str, tuple[list[str], list[str], list]] = {}
-
-    def process(self, accession, patient_id, modality, text, rows, stats) -> None:
+        # sentence text -> (words, tokens, mentions, references)
+        self._cache: dict[str, tuple] = {}
+        self._cache_old: dict[str, tuple] = {}
         from .sentences import report_spans
 
+        self._report_spans = report_spans
+
+    def process(self, accession, patient_id, modality, text, rows, stats) -> None:
         text = text or ""
-        spans = report_spans(text, self.sections, self.splitter)
+        spans = self._report_spans(text, self.sections, self.splitter)
         n = len(spans)
         texts = [text[a:b] for _, a, b in spans]
         out = rows["sentences"]
@@ -134,12 +138,12 @@ class ReportNLP:
         out["text"] += texts
         out["start"] += [a for _, a, _ in spans]
         out["end"] += [b for _, _, b in spans]
-        # Reports repeat sentences ("The heart is normal in size."): a sentence's words and
-        # mentions (ConText flags set) depend on its text alone, so they are kept per text.
-        # The cached lists are shared between reports and only ever read.
+        # Reports repeat sentences ("The heart is normal in size."): a sentence's words,
+        # mentions (ConText flags set) and references depend on its text alone, so they are
+        # kept per text. The cached lists are shared between reports and only ever read.
         found = list(map(self._cache.get, texts))
         if None in found:
-            words_of, keep, annotate = self.tokenizer.words, self.tokenizer.filter, self._annotate
+            words_of, keep, annotate, parse = self.tokenizer.words, self.tokenizer.filter, self._annotate, self.parser.parse
             for i, hit in enumerate(found):
                 if hit is None:
                     cache = self._cache
@@ -152,10 +156,11 @@ class ReportNLP:
                     hit = self._cache_old.get(t)
                     if hit is None:
                         w = words_of(t)
-                        hit = (w, keep(w), annotate(t))
+                        # A reference needs a number: the grammar runs only on sentences with a digit.
+                        hit = (w, keep(w), annotate(t), parse(t) if _HAS_DIGIT(t) else _NONE)
                     found[i] = cache[t] = hit
-        words = [w for w, _, _ in found]
-        mentions = [m for _, _, m in found]
+        words = [w for w, _, _, _ in found]
+        mentions = [m for _, _, m, _ in found]
         if self.annotator is not None:
             terms = rows["terms"]
             for i in compress(range(n), mentions):
@@ -175,11 +180,11 @@ class ReportNLP:
         cited: dict[int, list] = {}
         has_ref = [False] * n
         refs = rows["references"]
-        parse, link = self.parser.parse, self.index.link
-        # A reference needs a number: the grammar runs only on sentences with a digit.
-        for i in compress(range(n), map(_HAS_DIGIT, texts)):
+        link = self.index.link
+        references = [r for _, _, _, r in found]
+        for i in compress(range(n), references):
             context_series = None
-            for ref in parse(texts[i]):
+            for ref in references[i]:
                 has_ref[i] = True
                 status, image = link(accession, ref.series, ref.image, context_series)
                 if ref.series is not None:
@@ -221,7 +226,7 @@ class ReportNLP:
         # The document's tokens are its sentences' (section headers are not words of the report).
         # Tokenizer.filter works word by word, so the sentences' filtered words, joined, are
         # the filtered words of the document.
-        doc_tokens = list(chain.from_iterable([t for _, t, _ in found]))
+        doc_tokens = list(chain.from_iterable([t for _, t, _, _ in found]))
         docs = rows["documents"]
         docs["accession"].append(accession)
         docs["patient_id"].append(patient_id)
