@@ -71,8 +71,8 @@ SCHEMAS: dict[str, pa.Schema] = {
 # Parts carry raw (unfiltered) tokens; pass 2 applies the vocabulary.
 _PART_TABLES = ("sentences", "references", "key_images", "documents", "terms", "bigrams")
 _HAS_DIGIT = re.compile(r"\d").search
-# Distinct sentences whose words and mentions a worker keeps, per generation (two at
-# most; well under 1 kB each).
+# Distinct sentences whose words, tokens, mentions and references a worker keeps, per
+# generation (two at most; well under 1 kB each).
 _SENTENCE_CACHE_MAX = 15_000
 
 
@@ -313,7 +313,9 @@ def _done_batches(partial: Path) -> set[int]:
 
 
 def _batches(path: Path, batch_size: int) -> Iterator[tuple[int, dict[str, list]]]:
-    pf = pq.ParquetFile(path)
+    # A buffered stream reads a row group page by page: the parent's memory stays flat
+    # even when reports.parquet is one huge row group (whole column chunks otherwise).
+    pf = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
     names = pf.schema_arrow.names
     wanted = [c for c in ("accession", "patient_id", "modality", "text") if c in names]
     for i, batch in enumerate(pf.iter_batches(batch_size=batch_size, columns=wanted)):
