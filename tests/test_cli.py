@@ -31,3 +31,13 @@ def test_config_show_applies_overrides():
 def test_config_show_rejects_unknown_key():
     result = runner.invoke(app, ["config", "show", "--set", "run.nope=1"])
     assert result.exit_code != 0
+
+
+def test_config_show_output_is_a_valid_config_file(tmp_path):
+    shown = runner.invoke(app, ["config", "show", "--set", "topics.level1.iterations=77"])
+    path = tmp_path / "pacsmine.toml"
+    path.write_text(shown.output)
+    again = runner.invoke(app, ["config", "show", "--config", str(path)])
+    assert again.exit_code == 0, again.output
+    assert tomllib.loads(again.output) == tomllib.loads(shown.output)
+    assert tomllib.loads(again.output)["topics"]["level1"]["iterations"] == 77
