@@ -9,7 +9,9 @@ a full stop), at the next or previous trigger, at the sentence's end, or after
 both terms while "no effusion; small nodule" negates only the first. Pseudo-triggers
 ("no change", "prior study") are matched so that the real triggers inside them are not.
 
-:func:`score_mentions` compares predicted mentions with a phantom's ``truth/mentions.parquet``.
+:func:`score_mentions` compares predicted mentions with a phantom's ``truth/mentions.parquet``;
+:func:`evaluate_iu_reports` compares findings with IU-style hand-coded labels, from the raw
+CSV (:func:`evaluate_iu_xray`) or from a workspace's tables (``pacsmine evaluate``).
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 __all__ = ["ConText", "Trigger", "score_mentions", "binary_scores", "DEFAULT_TERMINATORS",
            "split_sentences_simple", "read_ct_findings", "read_iu_reports",
-           "evaluate_ct_findings", "evaluate_iu_xray"]
+           "evaluate_ct_findings", "evaluate_iu_xray", "evaluate_iu_reports", "iu_report_from_labels",
+           "iu_reports_from_tables"]
 
 CATEGORIES = ("negation", "uncertainty", "historical")
 _FLAG = {"negation": "negated", "uncertainty": "uncertain", "historical": "historical"}
@@ -388,7 +391,11 @@ def _score_items(items: list[tuple[bool, bool, bool]]) -> dict:
 def _report_prediction(occurrences, assertion) -> tuple[bool, bool]:
     """(absent, present) of one finding in one report: absent when every mention is
     negated; present when some mention is neither negated nor uncertain."""
-    flags = [assertion.assert_span(s, a, b) for s, a, b in occurrences]
+    return _predict([assertion.assert_span(s, a, b) for s, a, b in occurrences])
+
+
+def _predict(flags: Sequence[Mapping[str, Any]]) -> tuple[bool, bool]:
+    """(absent, present) from the assertion flags of a finding's mentions in one report."""
     absent = all(f["negated"] for f in flags)
     present = any(not f["negated"] and not f.get("uncertain", False) for f in flags)
     return absent, present
@@ -443,16 +450,108 @@ def _headings() -> dict[str, list[str]]:
     return tomllib.loads(text)["headings"]
 
 
-def evaluate_iu_xray(csv_path: str | Path, assertion, annotator=None) -> dict:
-    """Negation on ../shared/data/iu_xray/indiana_reports.csv (findings + impression).
+def iu_report_from_labels(report: str, text: str, labels: Sequence[str] | None,
+                          sentences: Sequence[str] | None = None) -> dict | None:
+    """One report in :func:`read_iu_reports`' form from a workspace's ``labels`` (ingest
+    writes the IU MeSH then Problems strings there), or None without labels.
 
-    *Oracle*: for each finding heading of ``rules/terms_eval_iu.toml`` whose surface words
-    occur in a report, the truth is present when the report's Problems list the heading and
-    absent otherwise (a report coded "normal" has every finding absent); headings sharing a
-    surface word count as listed together. Predicted absent when every occurrence is
-    negated, present when one occurrence is neither negated nor uncertain. *End to end* (with ``annotator``): each DO concept
-    found in the text is true-present when the Problems/MeSH strings (also read inverted,
-    "Hernia, Hiatal" -> "Hiatal Hernia") name the same DOID, else true-absent.
+    The IU Problems headings are exactly the MeSH strings' heads before "/", so the
+    lower-cased heads of all labels stand for ``problems``; ``sentences``, when given,
+    replace the splitting of ``text`` (a workspace passes its own sentences)."""
+    items = [x.strip() for x in labels or () if x and x.strip()]
+    if not items:
+        return None
+    heads = {x.split("/")[0].strip().lower() for x in items}
+    out = {"report": report, "text": text or "", "problems": heads - {"normal"},
+           "mesh": [x for x in items if x.lower() != "normal"], "normal": heads == {"normal"}}
+    if sentences is not None:
+        out["sentences"] = list(sentences)
+    return out
+
+
+def iu_reports_from_tables(reports, sentences=None, skip_sections: Iterable[str] = ()) -> Iterator[dict]:
+    """Reports of a workspace with labels, in :func:`read_iu_reports`' form.
+
+    ``reports``: ingest/reports.parquet as a pyarrow Table (``accession``, ``text``,
+    ``labels``); rows without labels are left out. ``sentences``: extract/sentences.parquet
+    (``accession``, ``sentence_index``, ``text``, ``section``) or None to split the text;
+    sentences whose ``section`` is in ``skip_sections`` are dropped, and each kept
+    sentence's index is listed under ``"sentence_indices"``."""
+    cols = reports.column_names
+    labels = reports.column("labels").to_pylist() if "labels" in cols else [None] * reports.num_rows
+    by_report: dict[str, list[tuple[int, str]]] | None = None
+    if sentences is not None:
+        skip = {x.upper() for x in skip_sections}
+        section = (sentences.column("section").to_pylist() if "section" in sentences.column_names
+                   else [None] * sentences.num_rows)
+        by_report = {}
+        for a, i, t, sec in zip(sentences.column("accession").to_pylist(),
+                                sentences.column("sentence_index").to_pylist(),
+                                sentences.column("text").to_pylist(), section):
+            if (sec or "").upper() not in skip:
+                by_report.setdefault(a, []).append((i, t or ""))
+    for a, text, lab in zip(reports.column("accession").to_pylist(), reports.column("text").to_pylist(), labels):
+        if by_report is None:
+            report = iu_report_from_labels(a, text, lab)
+        else:
+            kept = sorted(by_report.get(a, []))
+            report = iu_report_from_labels(a, text, lab, [t for _, t in kept])
+            if report is not None:
+                report["sentence_indices"] = [i for i, _ in kept]
+        if report is not None:
+            yield report
+
+
+def _mentions_by_report(mentions) -> dict[str, list[tuple[int | None, str, dict]]]:
+    """accession -> [(sentence_index, DOID, assertion flags), ...] from extract/terms.parquet
+    (a pyarrow Table) or rows with ``accession``, ``doid``, ``negated``, ``uncertain``
+    (``sentence_index`` optional)."""
+    if hasattr(mentions, "to_pylist"):
+        mentions = mentions.to_pylist()
+    out: dict[str, list[tuple[int | None, str, dict]]] = {}
+    for r in mentions:
+        out.setdefault(r["accession"], []).append(
+            (r.get("sentence_index"), r["doid"], {"negated": bool(r["negated"]), "uncertain": bool(r["uncertain"])}))
+    return out
+
+
+def _listed_doids(report: dict, annotator) -> set[str]:
+    """DOIDs the report's labels name: each label's head, also read inverted
+    ("Hernia, Hiatal" -> "Hiatal Hernia"), through the annotator's matcher."""
+    listed: set[str] = set()
+    for item in list(report["problems"]) + report["mesh"]:
+        head = item.split("/")[0]
+        variants = [head, " ".join(reversed([p.strip() for p in head.split(",")]))]
+        listed |= {m.doid for v in variants for m in annotator.match(v)}
+    return listed
+
+
+def evaluate_iu_xray(csv_path: str | Path, assertion, annotator=None) -> dict:
+    """Negation on ../shared/data/iu_xray/indiana_reports.csv (findings + impression):
+    :func:`evaluate_iu_reports` over :func:`read_iu_reports`."""
+    return evaluate_iu_reports(read_iu_reports(csv_path), assertion, annotator)
+
+
+def evaluate_iu_reports(reports: Iterable[dict], assertion=None, annotator=None, mentions=None) -> dict:
+    """Report-level agreement of findings with IU-style hand-coded labels.
+
+    ``reports``: dicts as :func:`read_iu_reports` yields (the raw CSV) or
+    :func:`iu_reports_from_tables` (a workspace); a report's ``sentences`` are used
+    when given, else its ``text`` is split by :func:`split_sentences_simple`.
+
+    *Oracle* (with ``assertion``, e.g. a :class:`ConText`): for each finding heading of
+    ``rules/terms_eval_iu.toml`` whose surface words occur in a report, the truth is
+    present when the report's Problems list the heading and absent otherwise (a report
+    coded "normal" has every finding absent); headings sharing a surface word count as
+    listed together. Predicted absent when every occurrence is negated, present when one
+    occurrence is neither negated nor uncertain. *End to end* (with ``annotator``, a
+    fitted :class:`TermAnnotator`): each DO concept found in a report is true-present
+    when the labels (Problems/MeSH heads, also read inverted, "Hernia, Hiatal" ->
+    "Hiatal Hernia") name the same DOID through the annotator, else true-absent. The
+    concepts found are the annotator's own matches asserted by ``assertion``, or, with
+    ``mentions`` (extract/terms.parquet), the stage's mentions and flags for the
+    report's kept ``sentence_indices`` (all of them when the report lists none).
+    ``labelled``: how many label DOIDs there were and how many the text mentions.
     """
     from .terms import Normaliser
 
@@ -462,28 +561,45 @@ def evaluate_iu_xray(csv_path: str | Path, assertion, annotator=None) -> dict:
     # finding: a report coded "Calcified Granuloma" does mention a granuloma.
     words = {h: {w for s in v for w in s.split()} for h, v in headings.items()}
     related = {h: {g for g in headings if words[h] & words[g]} for h in headings}
+    if annotator is not None and assertion is None and mentions is None:
+        raise ValueError("the end-to-end score needs an assertion method or the stage's mentions")
+    stage = _mentions_by_report(mentions) if mentions is not None else None
     oracle, e2e = [], []
-    for report in read_iu_reports(csv_path):
-        sentences = split_sentences_simple(report["text"])
-        for heading, surfaces in headings.items():
-            occurrences = [o for s in surfaces for o in _locate(norm, s, sentences)]
-            if occurrences:
-                listed = bool(related[heading] & report["problems"])
-                oracle.append((not listed, *_report_prediction(occurrences, assertion)))
+    n_reports = n_labelled = n_mentioned = 0
+    for report in reports:
+        n_reports += 1
+        sentences = report["sentences"] if "sentences" in report else split_sentences_simple(report["text"])
+        if assertion is not None:
+            for heading, surfaces in headings.items():
+                occurrences = [o for s in surfaces for o in _locate(norm, s, sentences)]
+                if occurrences:
+                    listed = bool(related[heading] & report["problems"])
+                    oracle.append((not listed, *_report_prediction(occurrences, assertion)))
         if annotator is None:
             continue
-        listed: set[str] = set()
-        for item in list(report["problems"]) + report["mesh"]:
-            head = item.split("/")[0]
-            variants = [head, " ".join(reversed([p.strip() for p in head.split(",")]))]
-            listed |= {m.doid for v in variants for m in annotator.match(v)}
-        found: dict[str, list] = {}
-        for s in sentences:
-            for m in annotator.match(s):
-                found.setdefault(m.doid, []).append((s, m.start, m.end))
-        for doid, hits in found.items():
-            e2e.append((doid not in listed, *_report_prediction(hits, assertion)))
-    out = {"oracle": _score_items(oracle)}
+        listed = _listed_doids(report, annotator)
+        if stage is not None:
+            kept = report.get("sentence_indices")
+            kept = None if kept is None else set(kept)
+            found: dict[str, list[dict]] = {}
+            for index, doid, flags in stage.get(report["report"], ()):
+                if kept is None or index in kept:
+                    found.setdefault(doid, []).append(flags)
+        else:
+            hits: dict[str, list] = {}
+            for s in sentences:
+                for m in annotator.match(s):
+                    hits.setdefault(m.doid, []).append((s, m.start, m.end))
+            found = {d: [assertion.assert_span(*h) for h in v] for d, v in hits.items()}
+        for doid, flags in found.items():
+            e2e.append((doid not in listed, *_predict(flags)))
+        n_labelled += len(listed)
+        n_mentioned += len(listed & set(found))
+    out: dict[str, Any] = {"reports": n_reports}
+    if assertion is not None:
+        out["oracle"] = _score_items(oracle)
     if annotator is not None:
-        out["ontology"] = _score_items(e2e)
+        out["ontology"] = _score_items(e2e) | {"labelled": {
+            "concepts": n_labelled, "mentioned": n_mentioned,
+            "recall": round(n_mentioned / n_labelled, 4) if n_labelled else 0.0}}
     return out
