@@ -5,26 +5,37 @@ one compiled regular expression (a grammar over keywords, numbers, lists and
 ranges, not a token walker), so each image number is paired with *its own* series:
 
 * series first:  ``(series 1001, image 32)``, ``(Se 2 Im 55)``, ``ser. 4, img. 87``,
-  ``series #7 image #118``, ``series 3/image 45``, ``series 3 images 45-47``,
-  ``S3 I45`` (single letters only as a pair)
-* image first:   ``image 45 of series 3``, ``image 112, series 5``,
-  ``image 19 in series 2``, and with no series at all ``images 150 through 155``
+  ``series #7 image #118``, ``series 3/image 45``, ``series 3 (image 45)``,
+  ``series 3 images 45-47``, ``(series 3, #45)``; single letters only as a pair of
+  letters: ``S3 I45``, ``(s 2, i 55)``
+* image first:   ``image 45 of series 3``, ``image 112, series 5``, ``image 45
+  (series 3)``, ``image 19 in series 2``, ``image 67 on the coronal series 601``,
+  ``(#45, series 3)``, and with no series at all ``images 150 through 155``
+* a stack size after the image is read and dropped: ``image 12/150``, ``image 12
+  of 150`` (image 12 of a 150-image stack)
+* a series/image keyword pair announces slash or colon pairs:
+  ``series/image 3/45``, ``se/im: 3/45, 4/60``; a bare ``(3/45)`` is no reference
 * colon shorthand ``(13:141)``, ``(5:93, 197)``, ``(6:438 and 7:55)``,
   ``7:254 through 7:260``: only inside parentheses or right after a series/image
-  keyword, and never a time (``10:45 am``, ``at 10:45``, ``10:05``, ``12:30:45``)
-  or a ratio (``ratio of 1:2``, or both numbers under 10 with one of them 1).
+  keyword, and never a time (``10:45 am``, ``at 10:45``, ``10:05``, ``12:30:45``,
+  ``10:30 position``, or a clock-shaped pair in a sentence about a phone call, a
+  date or a nipple distance) or a ratio (``ratio of 1:2``, ``(2:1 dilution)``,
+  ``1:2``, ``3:1``).
 
 Lists are joined by commas, ``and``, ``or``, ``&``; ranges by ``-``, en/em dashes,
 ``to``, ``through``, ``thru``. An abbreviated range end replaces the last digits of
 its start (the paper's rule): ``1013-78`` is 1013..1078, ``1013-178`` is
-1013..1178, ``30-5`` is 30..35. An end that still falls below its start is not a
-range (both numbers are kept as written); a range longer than ``max_range`` keeps
-its two ends.
+1013..1178, ``30-5`` is 30..35. An end that still falls below its start
+(``47-45``) is not a range (both numbers are kept as written); a range longer than
+``max_range`` keeps its two ends (counted in ``ReferenceParser.capped_ranges``).
 
 Numbers followed by a unit (``2.5 mm axial images``: the number precedes the
-keyword; ``image 45 mm``, ``images in 6 months``) are not image numbers, and a
-keyword must be followed by a number, so ``T2-weighted images``, ``series of
-nodules``, ``image quality`` and ``follow-up imaging`` never match.
+keyword; ``image 45 mm``, ``images in 6 months``, ``images 3 and 4 months ago``)
+are not image numbers, and a keyword must be followed by a number, so
+``T2-weighted images``, ``series of nodules``, ``image quality`` and ``follow-up
+imaging`` never match. A reference that belongs to another exam (``image 1 of the
+prior exam``, ``prior image 45``) is dropped: it cannot be one of this study's
+images.
 """
 
 from __future__ import annotations
@@ -49,6 +60,13 @@ class Reference:
     text: str
 
 
+def _range_end(start: str, end: str) -> int:
+    # The paper's rule: a shorter end replaces the start's last digits.
+    if len(end) < len(start):
+        return int(start[: len(start) - len(end)] + end)
+    return int(end)
+
+
 def expand_range(start: str, end: str, max_range: int = 500) -> list[int]:
     """Image numbers of the written range ``start``-``end`` (digit strings).
 
@@ -57,10 +75,7 @@ def expand_range(start: str, end: str, max_range: int = 500) -> list[int]:
     are returned as written. A range longer than ``max_range`` keeps its ends.
     """
     a = int(start)
-    if len(end) < len(start):
-        b = int(start[: len(start) - len(end)] + end)
-    else:
-        b = int(end)
+    b = _range_end(start, end)
     if b < a:
         return [a, int(end)]
     if b - a > max_range:
@@ -75,7 +90,12 @@ def _alternatives(words: list[str]) -> str:
 
 _DIGIT = re.compile(r"\d").search
 _LETTERS = re.compile(r"[a-z]+").findall
-_UNITS = r"(?:mm|cm|m|ml|cc|mg|hu|kg|months?|mos?|weeks?|wks?|days?|years?|yrs?|hours?|hrs?|minutes?|min|sec|seconds?|x|%)\b"
+_TIME_UNITS = r"(?:months?|mos?|weeks?|wks?|days?|years?|yrs?|hours?|hrs?|minutes?|mins?)\b"
+_UNITS = (
+    r"(?:mm|cm|m|ml|cc|mg|mcg|ug|g|kg|hu|mmhg|mci|msv|mgy|bpm|fr|ms|kv|kvp|mas|units?|iu"
+    r"|months?|mos?|weeks?|wks?|days?|years?|yrs?|hours?|hrs?|minutes?|min|sec|seconds?|x|%)\b"
+)
+_DATE = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b")
 
 
 class ReferenceParser:
@@ -83,7 +103,8 @@ class ReferenceParser:
 
     Parameters mirror ``config["extract"]["references"]`` (see
     ``src/pacsmine/config/extract.toml``). ``parse(text)`` returns a list of
-    :class:`Reference` in text order, ranges expanded in order.
+    :class:`Reference` in text order, ranges expanded in order. ``capped_ranges``
+    counts the ranges longer than ``max_range`` seen so far (kept as their ends).
     """
 
     def __init__(
@@ -96,6 +117,9 @@ class ReferenceParser:
         colon_shorthand: bool = True,
         time_words: list[str] = ("am", "pm", "hours"),
         ratio_words: list[str] = ("ratio", "dilution", "at"),
+        clock_context: list[str] = ("called", "discussed", "nipple", "o'clock"),
+        prior_words: list[str] = ("prior", "previous", "comparison"),
+        plane_words: list[str] = ("axial", "coronal", "sagittal"),
         max_range: int = 500,
         image_only: bool = True,
     ):
@@ -107,8 +131,12 @@ class ReferenceParser:
         self.colon_shorthand = colon_shorthand
         self.time_words = list(time_words)
         self.ratio_words = list(ratio_words)
+        self.clock_context = list(clock_context)
+        self.prior_words = list(prior_words)
+        self.plane_words = list(plane_words)
         self.max_range = max_range
         self.image_only = image_only
+        self.capped_ranges = 0
         self._compile()
 
     @classmethod
@@ -121,35 +149,65 @@ class ReferenceParser:
     def _compile(self) -> None:
         serw = _alternatives(self.series_words)
         imgw = _alternatives(self.image_words)
-        serl = _alternatives(self.series_letters + self.series_words)
-        imgl = _alternatives(self.image_letters + self.image_words)
-        rng = r"\s*(?:-|\u2013|\u2014|(?:%s)\b)\s*" % _alternatives(self.range_words)
+        serl = _alternatives(self.series_letters)
+        imgl = _alternatives(self.image_letters)
+        rng_words = _alternatives(self.range_words)
+        rng = r"\s*(?:-|\u2013|\u2014|(?:%s)\b)\s*" % rng_words
         sep = r"\s*(?:,\s*(?:and\b|or\b|&)?|;\s*(?=\d)|\band\b|\bor\b|&|\+)\s*"
         prefix = r"(?:\#\s*|nos?\.?\s*|numbers?\s+)?"
-        # A number: never followed by another digit, a decimal, a unit or a colon
-        # pair (a colon pair belongs to the shorthand alternative).
-        num = prefix + r"\d{1,6}(?![\d])(?!\.\d)(?!\s?:\s?\d)"
+        # A number: never followed by another digit, a decimal, a colon pair (a colon
+        # pair belongs to the shorthand alternative) or the middle of a date ("11/16/").
+        num = prefix + r"\d{1,6}(?![\d])(?!\.\d)(?!\s?:\s?\d)(?!/\d{1,2}/)"
         item = num + r"(?:" + rng + prefix + r"\d{1,6}(?![\d])(?!\.\d))?(?!\s*" + _UNITS + r")"
         lst = item + r"(?:" + sep + item + r")*"
+        # "image 12/150", "image 12 of 150": the stack size, read and dropped.
+        total = r"(?:\s*(?:/|\bof\b)\s*\d{1,6}(?![\d/:.]))?"
         kw_end = r"(?![a-z])\.?\s*(?::\s*)?"  # "se:3, im:45"
+        # Plane/reconstruction words between "of the" and a series keyword.
+        plane = r"(?:(?:%s)\s+){0,2}" % _alternatives(self.plane_words) if self.plane_words else ""
+        series_tail = (
+            r"\s*[,;/(]?\s*(?:(?:of|in|on|from)\s+)?(?:the\s+)?" + plane + r"\b(?:" + serw + r")" + kw_end
+        )
+        ser_img_sep = r"\s*(?:[,;/:(]|-(?!\d))?\s*(?:(?:at|on|and)\s+)?"
+        # Words pair with words ("series 3, image 45"), letters with letters ("S3 I45"):
+        # "S1, image 45" is a sacral level beside an image, not series 1.
         series_first = (
-            r"(?P<f1>\b(?:" + serl + r")" + kw_end + r"(?P<s1>" + num + r")"
-            r"\s*(?:[,;/:]|-(?!\d))?\s*(?:(?:at|on|and)\s+)?"
-            r"\b(?:" + imgl + r")" + kw_end + r"(?P<l1>" + lst + r"))"
+            r"(?P<f1>\b(?:" + serw + r")" + kw_end + r"(?P<s1>" + num + r")" + ser_img_sep
+            + r"(?:\b(?:" + imgw + r")" + kw_end + r"|(?=\#))(?P<l1>" + lst + r")" + total + r")"
+        )
+        letters_pair = (
+            r"(?P<f7>\b(?:" + serl + r")" + kw_end + r"(?P<s7>\d{1,6}(?![\d.]))" + r"\s*[,;/]?\s*"
+            + r"\b(?:" + imgl + r")" + kw_end + r"(?P<l7>" + lst + r")" + total + r")"
         )
         image_first = (
-            r"(?P<f2>\b(?:" + imgw + r")" + kw_end + r"(?P<l2>" + lst + r")"
-            r"(?:\s*[,;/(]?\s*(?:(?:of|in|on|from)\s+)?(?:the\s+)?\b(?:" + serw + r")" + kw_end
-            + r"(?P<s2>" + num + r"))?)"
+            r"(?P<f2>\b(?:" + imgw + r")" + kw_end + r"(?P<l2>" + lst + r")" + total
+            + r"(?:" + series_tail + r"(?P<s2>" + num + r"))?)"
+        )
+        # "(#45, series 3)": a bare "#" list needs a series after it, an opening
+        # parenthesis before it, and no image keyword after that series ("Nodule #2
+        # (series 3, image 45)" numbers a lesion).
+        hash_first = (
+            r"(?P<f5>(?:(?<=[(\[])|(?<=[(\[]\s))\#\s*(?P<l5>" + lst + r")" + total + series_tail
+            + r"(?P<s5>" + num + r")(?!" + ser_img_sep + r"\b(?:" + imgw + r")(?![a-z])))"
+        )
+        # "series/image 3/45", "se/im: 3/45, 4/60", "series image 7:254": a keyword pair
+        # announces S/I or S:I pairs.
+        pnum = r"\d{1,6}(?![\d])"
+        pitem = r"(?:\d{1,4}\s?[/:]\s?)?" + pnum + r"(?:" + rng + r"(?:\d{1,4}\s?[/:]\s?)?" + pnum + r")?"
+        pair_kw = (
+            r"(?P<f4>\b(?:(?:" + serw + r")\.?\s*(?:/|\\|&|-|\band\b|\+)?\s*(?:" + imgw + r")|(?:" + serl
+            + r")\s*/\s*(?:" + imgl + r"))" + kw_end + r"(?P<s4>\d{1,4})\s?[/:]\s?(?P<l4>" + pnum
+            + r"(?:" + rng + r"(?:\d{1,4}\s?[/:]\s?)?" + pnum + r")?(?:" + sep + pitem + r")*)(?![\d/:])(?!\.\d))"
         )
         cnum = r"\d{1,6}(?![\d])"
         citem = r"(?:\d{1,4}\s?:\s?)?" + cnum + r"(?:" + rng + r"(?:\d{1,4}\s?:\s?)?" + cnum + r")?"
+        # Not after a letter: "C5:6" is a spine level, "E:A" a ratio's name.
         colon = (
-            r"(?P<f3>(?<![\d:./])(?P<s3>\d{1,4})\s?(?P<c3>[:;])\s?(?P<l3>" + cnum
+            r"(?P<f3>(?<![a-z\d:./])(?P<s3>\d{1,4})\s?(?P<c3>[:;])\s?(?P<l3>" + cnum
             + r"(?:" + rng + r"(?:\d{1,4}\s?:\s?)?" + cnum + r")?"
             + r"(?:" + sep + citem + r")*)(?![\d:])(?!\.\d))"
         )
-        alts = [series_first, image_first]
+        alts = [pair_kw, series_first, letters_pair, image_first, hash_first]
         if self.colon_shorthand:
             alts.append(colon)
         self._grammar = re.compile("|".join(alts), re.IGNORECASE)
@@ -164,18 +222,41 @@ class ReferenceParser:
         # has no reference; None where a keyword is not plain letters.
         keywords = [w.lower() for w in self.series_words + self.series_letters + self.image_words + self.image_letters]
         self._keywords = frozenset(keywords) if all(re.fullmatch(r"[a-z]+", w) for w in keywords) else None
-        # Items inside a matched list: optional "S:" prefix, a number, an optional range end.
+        # Items inside a matched list: optional "S:" / "S/" prefix, a number, an optional range end.
         self._item = re.compile(
-            r"(?:(\d{1,4})\s?:\s?)?(\d{1,6})(?![\d])(?:" + rng + prefix + r"(?:(\d{1,4})\s?:\s?)?(\d{1,6}))?",
+            r"(?:(\d{1,4})\s?[:/]\s?)?(\d{1,6})(?![\d])(?:" + rng + prefix + r"(?:(\d{1,4})\s?[:/]\s?)?(\d{1,6}))?",
             re.IGNORECASE,
         )
+        # "images 3 and 4 months ago", "T1 images 2 and 3 weeks ago", "images 3-4 mm":
+        # the list goes on into a quantity, so none of it is an image number.
+        self._quantity_tail = re.compile(
+            r"\s*(?:,\s*)?(?:and|or|&)\s*\d+(?:\.\d+)?\s*" + _TIME_UNITS
+            + r"|" + rng + r"\d+(?:\.\d+)?\s*" + _UNITS,
+            re.IGNORECASE,
+        )
+        prior = _alternatives(self.prior_words) if self.prior_words else "(?!)"
+        # "image 1 of the prior exam", "image 45 on prior", "(image 45 (prior))".
+        self._prior_after = re.compile(
+            r"\s*,?\s*(?:(?:of|on|from|in)\s+(?:the\s+)?(?:%s)\b(?!\s+to\b)|\(\s*(?:%s)\s*\))" % (prior, prior),
+            re.IGNORECASE,
+        )
+        # "prior image 45", "(prior series 3, image 45)", "on the comparison study, image 45".
+        self._prior_before = re.compile(
+            r"\b(?:%s)\s+(?:(?:exam|examination|study|scan|ct|mri?|imaging)\s*)?[,:]?\s*$" % prior, re.IGNORECASE
+        )
+        self._series_between = re.compile(r"[\s,;]*(?:(?:and|or|&|also)\s+)?(?:(?:on|at|see|in)\s+)?$", re.IGNORECASE)
         self._time_after = re.compile(
             r"\s*(?:%s)(?![a-z])" % _alternatives(self.time_words), re.IGNORECASE
         )
         self._ratio_before = re.compile(
-            r"(?:^|\W)(?:%s)(?:\s+of)?\W{0,3}$" % _alternatives(self.ratio_words), re.IGNORECASE
+            r"(?:^|[^a-z0-9])(?:%s)(?:\s+of)?[^a-z0-9]{0,3}$" % _alternatives(self.ratio_words), re.IGNORECASE
         )
         self._ratio_after = re.compile(r"\s*(?:ratio|dilution|mixture)\b", re.IGNORECASE)
+        self._clock_context = None
+        if self.clock_context:
+            self._clock_context = re.compile(
+                r"(?<![a-z])(?:%s)(?![a-z])" % _alternatives(self.clock_context), re.IGNORECASE
+            )
         self._on_before = re.compile(r"\b(?:on|see|seen on|e\.g\.,?)\s*$", re.IGNORECASE)
         self._keyword_before = re.compile(
             r"\b(?:%s|%s)\.?\s*[:#]?\s*$" % (serw, imgw), re.IGNORECASE
@@ -195,33 +276,56 @@ class ReferenceParser:
             matches = self._grammar_lc.finditer(low)
         else:
             matches = self._grammar.finditer(text)
+        # The series of the reference just before, where only separators lie between it
+        # and this one: "series 3, image 45 and image 60" cites (3, 45) and (3, 60).
+        last_series: int | None = None
+        last_end = -1
         for m in matches:
-            if m.group("f1") is not None:
-                series = _int(m.group("s1"))
-                self._emit(out, text, m, series, m.group("l1"), m.start("l1"))
-            elif m.group("f2") is not None:
-                s2 = m.group("s2")
-                if s2 is None and not self.image_only:
-                    continue
-                self._emit(out, text, m, _int(s2) if s2 else None, m.group("l2"), m.start("l2"))
-            else:
+            g = m.group
+            form = m.lastgroup  # the outermost group of the alternative that matched closes last
+            if form == "f3":
                 if not self._colon_ok(text, m):
                     continue
-                self._emit(out, text, m, int(m.group("s3")), m.group("l3"), m.start("l3"))
+                series: int | None = int(g("s3"))
+                lst = "l3"
+            else:
+                if form == "f1":
+                    series, lst = _int(g("s1")), "l1"
+                elif form == "f2":
+                    series, lst = (_int(g("s2")) if g("s2") else None), "l2"
+                elif form == "f4":
+                    series, lst = int(g("s4")), "l4"
+                elif form == "f5":
+                    series, lst = _int(g("s5")), "l5"
+                else:
+                    series, lst = int(g("s7")), "l7"
+                if self._quantity_tail.match(text, m.end(lst)):
+                    continue
+                if self._prior_after.match(text, m.end()) or self._prior_before.search(text, max(0, m.start() - 32), m.start()):
+                    continue
+                if series is None:
+                    if last_series is not None and self._series_between.fullmatch(text, last_end, m.start()):
+                        series = last_series
+                    elif not self.image_only:
+                        continue
+            self._emit(out, text, m, series, g(lst))
+            last_series, last_end = out[-1].series, m.end()
         return out
 
     def _colon_ok(self, text: str, m: re.Match[str]) -> bool:
         """Is this ``a:b`` a series:image pair rather than a time or a ratio?
 
-        Rejected: a time word after it (``10:45 am``), a ratio/time word before it
-        (``ratio of 1:2``, ``at 10:45``), an image part with a leading zero
-        (``10:05``: minutes have one, image numbers never), series 1 with an image
-        under 10 (``1:2``: a ratio, or the scout). Accepted: inside parentheses
-        (also written ``(3; 240)``), right after a series/image keyword
-        (``series image: 7:254``), or bare where it cannot be a clock time (image
-        part of 60 or more, three digits or more, or series above 24), and bare
-        time-shaped pairs only after "on"/"see" (``nodule on 3:23``) or set off by
-        commas (``right upper lobe, 3:23, and``).
+        Rejected: a time word after it (``10:45 am``, ``10:30 position``), a
+        ratio/time word before it (``ratio of 1:2``, ``at 10:45``), an image part
+        with a leading zero (``10:05``: minutes have one, image numbers never),
+        series 1 with an image under 10 (``1:2``: a ratio, or the scout), image 1
+        with a series under 10 (``3:1``: a ratio). Accepted: inside parentheses
+        (also written ``(3; 240)``) unless clock-shaped in a sentence about a call,
+        a date or a breast clock face (``clock_context``), right after a
+        series/image keyword (``series image: 7:254``), or bare where it cannot be a
+        clock time (image part of 60 or more, three digits or more, or series above
+        24), and bare time-shaped pairs only after "on"/"see" (``nodule on 3:23``)
+        or set off by commas (``right upper lobe, 3:23, and``).
         """
         start, end = m.span()
         image = m.group("l3")
@@ -234,24 +338,29 @@ class ReferenceParser:
             return False
         if self._ratio_before.search(text[max(0, start - 16) : start]):
             return False
-        if series == 1 and first < 10:
-            return False
-        in_parens = text.rfind("(", 0, start) > text.rfind(")", 0, start)
-        if in_parens:
-            return True
-        if m.group("c3") == ";":
+        if (series == 1 and first < 10) or (first == 1 and series < 10):
             return False
         before = text[max(0, start - 24) : start]
         if self._keyword_before.search(before):
             return True
         clock_like = len(digits) <= 2 and first < 60 and series <= 24
+        in_parens = text.rfind("(", 0, start) > text.rfind(")", 0, start)
+        if in_parens:
+            if clock_like and len(digits) == 2 and self._clock_context is not None:
+                a, b = _sentence_bounds(text, start, end)
+                window = text[a:b]
+                if self._clock_context.search(window) or _DATE.search(window):
+                    return False
+            return True
+        if m.group("c3") == ";":
+            return False
         if not clock_like:
             return True
         if before.rstrip().endswith(",") and re.match(r"\s*[,.;)]", text[end : end + 2]):
             return True  # set off by commas like an aside: "right upper lobe, 3:23, and"
         return bool(self._on_before.search(before))
 
-    def _emit(self, out: list[Reference], text: str, m: re.Match[str], series: int | None, lst: str, offset: int) -> None:
+    def _emit(self, out: list[Reference], text: str, m: re.Match[str], series: int | None, lst: str) -> None:
         start, end = m.span()
         span = text[start:end]  # as written (the match may be on the lower-cased text)
         current = series
@@ -268,8 +377,18 @@ class ReferenceParser:
                 images = [int(b)]
             else:
                 images = expand_range(a, b, self.max_range)
+                if len(images) == 2 and images[1] - images[0] > self.max_range:
+                    self.capped_ranges += 1
             for image in images:
                 out.append(Reference(current, image, start, end, span))
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence around ``text[start:end]`` when ``text`` is a whole report: from
+    the last line break or ". " before it to the next one after it."""
+    a = max(text.rfind("\n", 0, start), text.rfind(". ", 0, start)) + 1
+    b_candidates = [i for i in (text.find("\n", end), text.find(". ", end)) if i >= 0]
+    return a, (min(b_candidates) if b_candidates else len(text))
 
 
 def _int(value: str | None) -> int | None:
