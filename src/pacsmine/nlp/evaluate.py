@@ -12,6 +12,11 @@ References are scored as sets, at three levels:
 
 Negation/uncertainty are scored by part B's
 :func:`pacsmine.nlp.negation.score_mentions`.
+
+Whether or not there is a truth folder, reports whose ``labels`` (ingest/reports.parquet:
+hand-coded terms a real export carries, e.g. the OpenI MeSH/Problems) are set are scored
+per report and concept by :func:`pacsmine.nlp.negation.evaluate_iu_reports` (``"labels"``;
+docs/terms.md, "Scoring against an export's labels").
 """
 
 from __future__ import annotations
@@ -23,7 +28,15 @@ import pyarrow.parquet as pq
 
 from ..workspace import Workspace
 
-__all__ = ["evaluate_extract", "set_scores"]
+__all__ = ["evaluate_extract", "score_labels", "set_scores"]
+
+# Sections that state the clinical question or the technique, not what the report finds:
+# hand-coded labels describe the findings, so mentions there are not scored against them.
+UNLABELLED_SECTIONS = ("HISTORY", "INDICATION", "TECHNIQUE", "COMPARISON")
+
+# Named in the result so that a reader knows what the figures mean (docs/terms.md tells more).
+LABELS_METHOD = ("report x DO concept (negation.evaluate_iu_reports): the stage's mentions outside "
+                 + "/".join(UNLABELLED_SECTIONS) + " vs the labels' DOIDs through the stage's matcher")
 
 
 def set_scores(predicted: set, truth: set) -> dict[str, Any]:
@@ -63,10 +76,12 @@ def evaluate_extract(ws: Workspace, truth: Path | None) -> dict[str, Any]:
         "key_images": metrics.get("key_images"),
         "terms": metrics.get("terms"),
     }
+    labels = score_labels(ws)
+    extra = {"labels": labels} if labels is not None else {}
     if truth is None:
-        return {"truth": None, **counts}
+        return {"truth": None, **counts, **extra}
     truth = Path(truth)
-    out: dict[str, Any] = {"truth": str(truth), **counts}
+    out: dict[str, Any] = {"truth": str(truth), **counts, **extra}
     ext = ws.stage_dir("extract")
     refs = pq.read_table(ext / "references.parquet").to_pylist()
     truth_refs_path = truth / "references.parquet"
@@ -105,4 +120,48 @@ def evaluate_extract(ws: Workspace, truth: Path | None) -> dict[str, Any]:
         else:
             terms = pq.read_table(ext / "terms.parquet")
             out["negation"] = score_mentions(terms, pq.read_table(ext / "sentences.parquet"), pq.read_table(mentions_path))
+    return out
+
+
+def score_labels(ws: Workspace) -> dict[str, Any] | None:
+    """The stage's disease mentions against the reports' hand-coded ``labels``, or None
+    when no report carries labels.
+
+    The labels are mapped to DOIDs by the matcher the stage itself used (rebuilt from the
+    extract manifest's ``terms`` settings), so a missing ontology file is reported as
+    ``{"error": ...}`` rather than scored with another vocabulary.
+    """
+    reports_path = ws.stage_dir("ingest") / "reports.parquet"
+    if not reports_path.exists() or "labels" not in pq.read_schema(reports_path).names:
+        return None
+    reports = pq.read_table(reports_path, columns=["accession", "text", "labels"])
+    n_labelled = reports.num_rows - reports.column("labels").null_count
+    if n_labelled == 0:
+        return None
+    out: dict[str, Any] = {"method": LABELS_METHOD, "reports_labelled": n_labelled}
+    from .negation import evaluate_iu_reports, iu_reports_from_tables
+    from .terms import TermAnnotator
+
+    section = ((ws.manifest("extract") or {}).get("config") or {}).get("terms")
+    if section is None:  # a manifest without its settings: the defaults the stage would have used
+        from ..config import load_config
+
+        section = load_config()["extract"]["terms"]
+    try:
+        annotator = TermAnnotator.from_config(section)
+    except (OSError, ValueError) as exc:
+        return out | {"error": f"the stage's term matcher could not be rebuilt: {exc}"}
+    ext = ws.stage_dir("extract")
+    sentences = pq.read_table(ext / "sentences.parquet", columns=["accession", "sentence_index", "text", "section"])
+    terms = pq.read_table(ext / "terms.parquet", columns=["accession", "sentence_index", "doid", "negated", "uncertain"])
+    labelled = iu_reports_from_tables(reports, sentences, skip_sections=UNLABELLED_SECTIONS)
+    res = evaluate_iu_reports(labelled, annotator.context_, annotator, mentions=terms)
+    scored = res["ontology"]
+    out.update({
+        "reports_normal": sum(1 for x in reports.column("labels").to_pylist()
+                              if x and {v.split("/")[0].strip().lower() for v in x} == {"normal"}),
+        "present": scored["present"], "negation": scored["negation"], "concepts_scored": scored["n"],
+        "labelled_concepts": scored["labelled"],
+        "oracle": res["oracle"],
+    })
     return out
