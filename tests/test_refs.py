@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -149,3 +150,191 @@ def test_real_ct_reports_recover_hand_made_extractions(parser):
         found += len(truth & got)
     assert truth_total > 150, SHARED_DATA
     assert found / truth_total >= 0.97
+
+
+# ---------------------------------------------------------------------------------------
+# Real-world phrasings, table-driven. Written for this test after the forms found in
+# public report text (chest CT findings reports, report-format examples, screening
+# templates, viewer overlays): keyword order, abbreviations, stack sizes, keyword pairs,
+# colon shorthand, lists and ranges, and the quantities, times, ratios, dates and other
+# exams that must stay out. Each row: text, exact (series, image) list in order.
+
+S = None  # no series written
+
+REAL_WORLD = [
+    # -- the forms
+    ("Nodule in the lingula (series 1001, image 32).", [(1001, 32)]),
+    ("Stable cyst (Se 2 Im 55).", [(2, 55)]),
+    ("mass, ser. 4, img. 87, unchanged", [(4, 87)]),
+    ("Right upper lobe nodule (13:141).", [(13, 141)]),
+    ("best seen on image 45 of series 3", [(3, 45)]),
+    ("nodule on image 112, series 5", [(5, 112)]),
+    ("series 3 images 45-47 show the mass", [(3, 45), (3, 46), (3, 47)]),
+    ("images 150 through 155", [(S, i) for i in range(150, 156)]),
+    ("granulomas on images 12 and 15", [(S, 12), (S, 15)]),
+    ("nodules on images 10, 12, 14", [(S, 10), (S, 12), (S, 14)]),
+    ("Emboli (series 4, image 50; series 6, image 77) and (series 8 image 9).", [(4, 50), (6, 77), (8, 9)]),
+    ("tiny nodule on image 88", [(S, 88)]),
+    ("series 2 images 1013-78", [(2, i) for i in range(1013, 1079)]),
+    ("series 2 images 1013-178", [(2, i) for i in range(1013, 1179)]),
+    ("images 30-5", [(S, i) for i in range(30, 36)]),
+    # -- stack size after the image: "image X of Y", "image X/Y"
+    ("Nodule (image 12/150, series 3)", [(3, 12)]),
+    ("Nodule (image 12 of 150, series 3)", [(3, 12)]),
+    ("(series 4, image 23 of 87)", [(4, 23)]),
+    ("series 3, image 45/120", [(3, 45)]),
+    ("Im: 45/120", [(S, 45)]),
+    ("Image 34 of 120 (series 2)", [(2, 34)]),
+    ("(image 34 of 120)", [(S, 34)]),
+    # -- "#" numbers
+    ("Nodule (#45, series 3)", [(3, 45)]),
+    ("(series 3, #45)", [(3, 45)]),
+    ("nodule on image #45", [(S, 45)]),
+    ("(Series #3, Image #45)", [(3, 45)]),
+    ("Nodule #2 (series 3, image 45) is stable", [(3, 45)]),
+    # -- abbreviations, case, colons after keywords, letters
+    ("nodule, im. 45", [(S, 45)]),
+    ("SERIES 3 IMAGE 45", [(3, 45)]),
+    ("Se:3 Im:45", [(3, 45)]),
+    ("(SE4 IM112)", [(4, 112)]),
+    ("SE 4 IM 112", [(4, 112)]),
+    ("S3 I45", [(3, 45)]),
+    ("S:3 I:45", [(3, 45)]),
+    ("(s 2, i 55)", [(2, 55)]),
+    ("(im 45 se 3)", [(3, 45)]),
+    ("img 23 (se 4)", [(4, 23)]),
+    ("image number 45 of series 3", [(3, 45)]),
+    ("Image location: series 4 image 112", [(4, 112)]),
+    ("Series 3: image 45", [(3, 45)]),
+    # -- series and image in either order, with planes and parentheses
+    ("image 45 (series 3)", [(3, 45)]),
+    ("series 3 (image 45)", [(3, 45)]),
+    ("on the coronal reformats (series 601, image 67)", [(601, 67)]),
+    ("image 67 on the coronal series 601", [(601, 67)]),
+    ("measuring 1.3 x 0.6 cm (Axial series 12 image 26).", [(12, 26)]),
+    ("3 and 4 mm nodules best seen on images 164 and 165 series 2 respectively", [(2, 164), (2, 165)]),
+    ("on slices 40-42 of series 6", [(6, 40), (6, 41), (6, 42)]),
+    ("(image 56/210, series 5)", [(5, 56)]),
+    # -- keyword pairs announce slash/colon pairs
+    ("series/image 3/45", [(3, 45)]),
+    ("series/image: 3/45, 4/60", [(3, 45), (4, 60)]),
+    ("se/im 7/254-256", [(7, 254), (7, 255), (7, 256)]),
+    ("series image: 7:254 through 7:256", [(7, 254), (7, 255), (7, 256)]),
+    # -- lists and ranges
+    ("series 3, images 45 and 47-49", [(3, 45), (3, 47), (3, 48), (3, 49)]),
+    ("images 45\u201347", [(S, 45), (S, 46), (S, 47)]),
+    ("images 45 to 47", [(S, 45), (S, 46), (S, 47)]),
+    ("series 3 images 45 to 50 and 55", [(3, i) for i in range(45, 51)] + [(3, 55)]),
+    ("hypodense lesion (series 2 image 45, 46, 47)", [(2, 45), (2, 46), (2, 47)]),
+    ("(ser 2, im 55-57)", [(2, 55), (2, 56), (2, 57)]),
+    ("(4:56-60)", [(4, i) for i in range(56, 61)]),
+    ("(2:45, 2:67, and 3:12)", [(2, 45), (2, 67), (3, 12)]),
+    ("(13:141, 183)", [(13, 141), (13, 183)]),
+    # a reversed full range is no range: both numbers as written, never an expansion
+    ("images 47-45", [(S, 47), (S, 45)]),
+    # a range over max_range keeps its two ends
+    ("images 47-4500", [(S, 47), (S, 4500)]),
+    # -- several series in one sentence, each image with its own series
+    ("series 2 image 45 and series 3 image 12", [(2, 45), (3, 12)]),
+    ("(image 33, series 2; image 45, series 3)", [(2, 33), (3, 45)]),
+    ("image 5 on series 2 and image 12 on series 3", [(2, 5), (3, 12)]),
+    ("series 8 image 201 and series 9 image 45-47", [(8, 201), (9, 45), (9, 46), (9, 47)]),
+    ("(series 2, image 45, series 4, image 12)", [(2, 45), (4, 12)]),
+    # an image right after a series reference, only separators between, keeps that series
+    ("series 3, image 45 and image 60", [(3, 45), (3, 60)]),
+    # ... but not across other words (the linker settles that one)
+    ("series 7 image 61, and 2 mm left upper lobe nodule on image 108", [(7, 61), (S, 108)]),
+    # -- colon shorthand in its safe places
+    ("left breast mass (3:40)", [(3, 40)]),
+    ("(3:23)", [(3, 23)]),
+    ("(10:45)", [(10, 45)]),  # a bare parenthesised pair with no time context: series:image
+    ("previously 4 mm (series 3, image 45)", [(3, 45)]),
+    # -- images of this exam beside one of another exam
+    ("series 3, image 45 (prior series 2, image 40)", [(3, 45)]),
+    ("(image 45, prior image 40)", [(S, 45)]),
+    ("on series 3 image 45 of the current study", [(3, 45)]),
+    ("8 mm nodule (image 45), previously 6 mm (image 44 of prior study)", [(S, 45)]),
+    # -- a number next to a measurement is still an image when no unit follows it
+    ("8 mm nodule on image 45 and 6 mm nodule on image 78", [(S, 45), (S, 78)]),
+    ("S1, image 45", [(S, 45)]),  # a sacral level beside an image, not series 1
+]
+
+NOT_REFERENCES = [
+    "2.5 mm axial images were obtained.",
+    "Contiguous 1.25 mm axial CT images were obtained through the chest.",
+    "T2-weighted images show edema.",
+    "A series of nodules.",
+    "series of CT scans",
+    "Three image series were obtained.",
+    "image quality is limited by motion",
+    "follow-up imaging in 6 months",
+    "3 images",
+    "image-guided biopsy",
+    "prior images from 01/02/2020",
+    "images 3 and 4 months ago",
+    "T1 images 2 and 3 weeks ago",
+    "images 2-3 weeks ago",
+    "image 2 weeks ago",
+    "CT images 5 mm thick",
+    "images reconstructed at 2.5 mm intervals",
+    "series 2015",
+    "image 1 of the prior exam",
+    "image 45 of the comparison study",
+    "prior image 45",
+    "(3/45)",
+    "(1:2)",
+    "(3:1)",
+    "(ratio 3:1)",
+    "ratio (3:1)",
+    "E:A ratio 2:1",
+    "I:E 1:2",
+    "mixed 2:1",
+    "(10:45 am)",
+    "(2:1 dilution)",
+    "diluted 1:100 dilution",
+    "Exam performed on 3/4/2020 at 10:45.",
+    "Findings were called to Dr. Jones (14:30).",
+    "Discussed with the referring physician by telephone (10:45).",
+    "mass at the 10:30 position",
+    "mass at the 2 o'clock position 3 cm from the nipple",
+    "(10:30, 4 cm from the nipple)",
+    "Gleason 3+4 (4:3)",
+    "(16:9)",
+    "disc bulge at C5:6",
+    "DLP 456 mGy-cm",
+    "image 11/16/2023",
+]
+
+
+@pytest.mark.parametrize("text, expected", REAL_WORLD)
+def test_real_world_phrasings(parser, text, expected):
+    assert pairs(parser, text) == expected
+
+
+@pytest.mark.parametrize("text", NOT_REFERENCES)
+def test_real_world_non_references(parser, text):
+    assert pairs(parser, text) == []
+
+
+def test_real_world_table_is_large_enough():
+    assert len(REAL_WORLD) + len(NOT_REFERENCES) >= 60
+
+
+def test_capped_ranges_are_counted_and_never_expanded():
+    p = ReferenceParser(max_range=50)
+    assert [r.image for r in p.parse("images 10-900")] == [10, 900]
+    assert [r.image for r in p.parse("series 3 images 1-99999")] == [1, 99999]
+    assert p.capped_ranges == 2
+    assert len(p.parse("images 10-60")) == 51 and p.capped_ranges == 2
+
+
+def test_refs_cli_json_contract_unchanged():
+    from typer.testing import CliRunner
+
+    from pacsmine.cli import app
+
+    result = CliRunner().invoke(app, ["refs"], input="Nodule (image 12/150, series 3)\nimages 3 and 4 months ago\n")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert json.loads(lines[0]) == {"refs": [{"series": 3, "image": 12}]}
+    assert json.loads(lines[1]) == {"refs": []}

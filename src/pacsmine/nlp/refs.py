@@ -318,11 +318,11 @@ class ReferenceParser:
         Rejected: a time word after it (``10:45 am``, ``10:30 position``), a
         ratio/time word before it (``ratio of 1:2``, ``at 10:45``), an image part
         with a leading zero (``10:05``: minutes have one, image numbers never),
-        series 1 with an image under 10 (``1:2``: a ratio, or the scout), image 1
-        with a series under 10 (``3:1``: a ratio). Accepted: inside parentheses
-        (also written ``(3; 240)``) unless clock-shaped in a sentence about a call,
-        a date or a breast clock face (``clock_context``), right after a
-        series/image keyword (``series image: 7:254``), or bare where it cannot be a
+        an image part under 10 without a keyword (``1:2``, ``3:1``, ``4:3``: ratios;
+        after a keyword only ``1:n``). Accepted: right after a series/image keyword
+        (``series image: 7:254``), inside parentheses (also written ``(3; 240)``)
+        unless clock-shaped in a sentence about a call, a date or a breast clock
+        face (``clock_context``: "called to Dr. Jones (14:30)"), or bare where it cannot be a
         clock time (image part of 60 or more, three digits or more, or series above
         24), and bare time-shaped pairs only after "on"/"see" (``nodule on 3:23``)
         or set off by commas (``right upper lobe, 3:23, and``).
@@ -338,11 +338,13 @@ class ReferenceParser:
             return False
         if self._ratio_before.search(text[max(0, start - 16) : start]):
             return False
-        if (series == 1 and first < 10) or (first == 1 and series < 10):
-            return False
         before = text[max(0, start - 24) : start]
         if self._keyword_before.search(before):
-            return True
+            return not (series == 1 and first < 10)  # "image 1:2" is still a ratio's shape
+        if first < 10:
+            # "1:2", "3:1", "4:3", "16:9": ratios; key images below 10 are the top of a
+            # stack, rarely cited without a keyword.
+            return False
         clock_like = len(digits) <= 2 and first < 60 and series <= 24
         in_parens = text.rfind("(", 0, start) > text.rfind(")", 0, start)
         if in_parens:
@@ -384,11 +386,13 @@ class ReferenceParser:
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """The sentence around ``text[start:end]`` when ``text`` is a whole report: from
-    the last line break or ". " before it to the next one after it."""
-    a = max(text.rfind("\n", 0, start), text.rfind(". ", 0, start)) + 1
-    b_candidates = [i for i in (text.find("\n", end), text.find(". ", end)) if i >= 0]
-    return a, (min(b_candidates) if b_candidates else len(text))
+    """Text around ``text[start:end]`` that stands for its sentence when ``text`` is a
+    whole report: the same line, at most 120 characters before and 80 after (periods
+    are no guide: "Dr. Jones (14:30)")."""
+    a = max(text.rfind("\n", 0, start) + 1, start - 120)
+    b = text.find("\n", end)
+    b = len(text) if b < 0 else b
+    return a, min(b, end + 80)
 
 
 def _int(value: str | None) -> int | None:
