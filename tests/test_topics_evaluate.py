@@ -4,7 +4,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pacsmine.topics.evaluate import adjusted_rand_index, contingency, evaluate_topics, normalized_mutual_info, purity
+from pacsmine.topics.evaluate import (
+    adjusted_rand_index,
+    contingency,
+    evaluate_topics,
+    normalized_mutual_info,
+    primary_label,
+    purity,
+)
 
 TRUTH = ["a", "a", "a", "b", "b", "b"]
 PRED = ["0", "0", "1", "1", "2", "2"]
@@ -60,6 +67,9 @@ class _FakeWorkspace:
     def require(self, name, relative):
         return self.root / name / relative
 
+    def stage_dir(self, name):
+        return self.root / name
+
 
 def test_evaluate_topics_against_truth_and_without(tmp_path):
     (tmp_path / "topics" / "level1").mkdir(parents=True)
@@ -77,3 +87,46 @@ def test_evaluate_topics_against_truth_and_without(tmp_path):
     assert result["k_ratio"] == pytest.approx(2 / 3) and result["k_near_truth"] is True
     assert result["chosen_k"] == {"level1": 2, "level2": 5, "level3": 9}
     assert evaluate_topics(ws, None) == {"truth": None, "chosen_k": {"level1": 2, "level2": 5, "level3": 9}}
+
+
+def test_primary_label_is_the_first_labels_head():
+    assert primary_label(["Cardiomegaly/mild", "Pulmonary Atelectasis/base/left"]) == "Cardiomegaly"
+    assert primary_label(["normal"]) == "normal"
+    assert primary_label([" ", "Opacity/lung"]) == "Opacity"
+    assert primary_label(None) is None and primary_label([]) is None
+
+
+def test_evaluate_topics_against_labels_with_and_without_truth(tmp_path):
+    (tmp_path / "topics" / "level1").mkdir(parents=True)
+    (tmp_path / "ingest").mkdir()
+    pq.write_table(pa.table({"accession": ["r1", "r2", "r3", "r4", "r5", "r6"],
+                             "topic": ["0", "0", "1", "1", "1", "0"]}),
+                   tmp_path / "topics" / "level1" / "doc_topics.parquet")
+    labels = [["normal"], ["normal", "Opacity/lung"], ["Cardiomegaly/mild"], ["Cardiomegaly"],
+              ["Opacity/lung/base", "Cardiomegaly"], None]
+    pq.write_table(pa.table({"accession": ["r1", "r2", "r3", "r4", "r5", "r6"],
+                             "labels": pa.array(labels, pa.list_(pa.string()))}), tmp_path / "ingest" / "reports.parquet")
+    ws = _FakeWorkspace(tmp_path, {"level1": {"chosen_k": 2}})
+    got = evaluate_topics(ws, None)["labels"]
+    # r6 has no labels; classes normal, normal, Cardiomegaly, Cardiomegaly, Opacity in topics 0, 0, 1, 1, 1.
+    t, p = ["normal", "normal", "Cardiomegaly", "Cardiomegaly", "Opacity"], ["0", "0", "1", "1", "1"]
+    assert got["documents_scored"] == 5 and got["documents_unlabelled"] == 1
+    assert got["label_classes"] == 3 and got["majority_share"] == pytest.approx(0.4)
+    assert got["nmi"] == pytest.approx(normalized_mutual_info(t, p))
+    assert got["ari"] == pytest.approx(adjusted_rand_index(t, p)) and got["purity"] == pytest.approx(0.8)
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    pq.write_table(pa.table({"accession": ["r1"], "case_type": ["c/a"]}), truth / "reports.parquet")
+    with_truth = evaluate_topics(ws, truth)
+    assert with_truth["labels"] == got and with_truth["documents_scored"] == 1
+
+
+def test_evaluate_topics_says_nothing_of_labels_when_there_are_none(tmp_path):
+    (tmp_path / "topics" / "level1").mkdir(parents=True)
+    (tmp_path / "ingest").mkdir()
+    pq.write_table(pa.table({"accession": ["r1"], "topic": ["0"]}), tmp_path / "topics" / "level1" / "doc_topics.parquet")
+    ws = _FakeWorkspace(tmp_path, {})
+    assert "labels" not in evaluate_topics(ws, None)  # no reports table
+    pq.write_table(pa.table({"accession": ["r1"], "labels": pa.array([None], pa.list_(pa.string()))}),
+                   tmp_path / "ingest" / "reports.parquet")
+    assert "labels" not in evaluate_topics(ws, None)  # a labels column with none set

@@ -4,6 +4,11 @@
 (topics/level1/doc_topics.parquet) against truth/reports.parquet's ``case_type``,
 by normalised mutual information (arithmetic-mean normalisation), adjusted Rand
 index and purity, and the chosen K against the number of true case types.
+
+Whether or not there is a truth folder, the same three scores are taken against each
+report's *primary label* when ingest/reports.parquet carries hand-coded ``labels`` (a real
+export such as OpenI): the head before "/" of the report's first label ("normal",
+"Cardiomegaly"); reports without labels are left out.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import numpy as np
 # The chosen K counts as "near" the number of true case types within this ratio.
 NEAR_RATIO = (0.5, 2.0)
 
-__all__ = ["contingency", "normalized_mutual_info", "adjusted_rand_index", "purity", "evaluate_topics"]
+__all__ = ["contingency", "normalized_mutual_info", "adjusted_rand_index", "purity", "primary_label",
+           "score_labels", "evaluate_topics"]
 
 
 def contingency(truth: Sequence[Any], predicted: Sequence[Any]) -> np.ndarray:
@@ -78,6 +84,57 @@ def purity(truth: Sequence[Any], predicted: Sequence[Any]) -> float:
     return float(table.max(axis=0).sum() / n) if n else float("nan")
 
 
+def primary_label(labels: Sequence[str] | None) -> str | None:
+    """The head before "/" of the first non-empty label (``"Cardiomegaly/mild"`` ->
+    ``"Cardiomegaly"``), or None."""
+    for label in labels or ():
+        head = (label or "").split("/")[0].strip()
+        if head:
+            return head
+    return None
+
+
+def _partition_scores(pairs: list[tuple[Any, Any]]) -> dict[str, float | None]:
+    if not pairs:
+        return {"nmi": None, "ari": None, "purity": None}
+    t, p = zip(*pairs)
+    return {"nmi": normalized_mutual_info(t, p), "ari": adjusted_rand_index(t, p), "purity": purity(t, p)}
+
+
+def score_labels(ws) -> dict[str, Any] | None:
+    """NMI, ARI and purity of the level-1 arg-max topics against each report's
+    :func:`primary_label`; None when no report carries labels.
+
+    ``majority_share`` is the largest class's share of the scored reports: purity can
+    never fall below it, so a purity near it says the topics do not follow the labels.
+    """
+    import pyarrow.parquet as pq
+
+    reports = ws.stage_dir("ingest") / "reports.parquet"
+    if not reports.exists() or "labels" not in pq.read_schema(reports).names:
+        return None
+    table = pq.read_table(reports, columns=["accession", "labels"])
+    label_of = {a: primary_label(x) for a, x in zip(table.column("accession").to_pylist(),
+                                                   table.column("labels").to_pylist())}
+    label_of = {a: x for a, x in label_of.items() if x is not None}
+    if not label_of:
+        return None
+    topics = pq.read_table(ws.require("topics", "level1/doc_topics.parquet"), columns=["accession", "topic"])
+    pairs = [(label_of[a], t) for a, t in zip(topics.column("accession").to_pylist(), topics.column("topic").to_pylist())
+             if a in label_of]
+    classes: dict[str, int] = {}
+    for c, _ in pairs:
+        classes[c] = classes.get(c, 0) + 1
+    return {
+        "method": 'level-1 arg-max topic vs the head before "/" of each report\'s first label',
+        "documents_scored": len(pairs),
+        "documents_unlabelled": topics.num_rows - len(pairs),
+        "label_classes": len(classes),
+        "majority_share": max(classes.values()) / len(pairs) if pairs else None,
+        **_partition_scores(pairs),
+    }
+
+
 def _chosen_k(ws) -> dict[str, Any]:
     metrics = ws.metrics("topics") or {}
     out: dict[str, Any] = {}
@@ -96,12 +153,15 @@ def evaluate_topics(ws, truth: Path | None) -> dict[str, Any]:
     Returns ``{"truth": None, "chosen_k": {...}}`` without truth, else NMI, ARI, purity
     of level-1 labels against case types over the reports present in both, the chosen
     K, the number of true case types, their ratio and whether it lies within NEAR_RATIO.
+    Either way ``"labels"`` holds :func:`score_labels` when the reports carry labels.
     """
     import pyarrow.parquet as pq
 
     chosen = _chosen_k(ws)
+    by_label = score_labels(ws)
+    extra = {"labels": by_label} if by_label is not None else {}
     if truth is None:
-        return {"truth": None, "chosen_k": chosen}
+        return {"truth": None, "chosen_k": chosen, **extra}
     truth = Path(truth)
     reports = truth / "reports.parquet" if truth.is_dir() else truth
     labels = pq.read_table(ws.require("topics", "level1/doc_topics.parquet"), columns=["accession", "topic"])
@@ -120,9 +180,5 @@ def evaluate_topics(ws, truth: Path | None) -> dict[str, Any]:
     }
     ratio = result["k_ratio"]
     result["k_near_truth"] = None if ratio is None else bool(NEAR_RATIO[0] <= ratio <= NEAR_RATIO[1])
-    if pairs:
-        t, p = zip(*pairs)
-        result.update({"nmi": normalized_mutual_info(t, p), "ari": adjusted_rand_index(t, p), "purity": purity(t, p)})
-    else:
-        result.update({"nmi": None, "ari": None, "purity": None})
-    return result
+    result.update(_partition_scores(pairs))
+    return result | extra
