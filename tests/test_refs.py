@@ -248,6 +248,9 @@ REAL_WORLD = [
     ("left breast mass (3:40)", [(3, 40)]),
     ("(3:23)", [(3, 23)]),
     ("(10:45)", [(10, 45)]),  # a bare parenthesised pair with no time context: series:image
+    ("filling defect in the right internal jugular vein (2:1).", [(2, 1)]),  # not a ratio here
+    ("soft tissue thickening at the port site (2:8)", [(2, 8)]),
+    ("Right lower lobe nodule (S7: 311) is unchanged.", [(7, 311)]),
     ("previously 4 mm (series 3, image 45)", [(3, 45)]),
     # -- images of this exam beside one of another exam
     ("series 3, image 45 (prior series 2, image 40)", [(3, 45)]),
@@ -283,7 +286,6 @@ NOT_REFERENCES = [
     "prior image 45",
     "(3/45)",
     "(1:2)",
-    "(3:1)",
     "(ratio 3:1)",
     "ratio (3:1)",
     "E:A ratio 2:1",
@@ -299,7 +301,7 @@ NOT_REFERENCES = [
     "mass at the 2 o'clock position 3 cm from the nipple",
     "(10:30, 4 cm from the nipple)",
     "Gleason 3+4 (4:3)",
-    "(16:9)",
+    "screen aspect ratio (16:9)",
     "disc bulge at C5:6",
     "DLP 456 mGy-cm",
     "image 11/16/2023",

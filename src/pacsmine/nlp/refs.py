@@ -20,7 +20,7 @@ ranges, not a token walker), so each image number is paired with *its own* serie
   keyword, and never a time (``10:45 am``, ``at 10:45``, ``10:05``, ``12:30:45``,
   ``10:30 position``, or a clock-shaped pair in a sentence about a phone call, a
   date or a nipple distance) or a ratio (``ratio of 1:2``, ``(2:1 dilution)``,
-  ``1:2``, ``3:1``).
+  ``(1:2)``, a small pair beside "ratio"/"Gleason").
 
 Lists are joined by commas, ``and``, ``or``, ``&``; ranges by ``-``, en/em dashes,
 ``to``, ``through``, ``thru``. An abbreviated range end replaces the last digits of
@@ -118,6 +118,7 @@ class ReferenceParser:
         time_words: list[str] = ("am", "pm", "hours"),
         ratio_words: list[str] = ("ratio", "dilution", "at"),
         clock_context: list[str] = ("called", "discussed", "nipple", "o'clock"),
+        ratio_context: list[str] = ("ratio", "dilution", "gleason"),
         prior_words: list[str] = ("prior", "previous", "comparison"),
         plane_words: list[str] = ("axial", "coronal", "sagittal"),
         max_range: int = 500,
@@ -132,6 +133,7 @@ class ReferenceParser:
         self.time_words = list(time_words)
         self.ratio_words = list(ratio_words)
         self.clock_context = list(clock_context)
+        self.ratio_context = list(ratio_context)
         self.prior_words = list(prior_words)
         self.plane_words = list(plane_words)
         self.max_range = max_range
@@ -201,9 +203,11 @@ class ReferenceParser:
         )
         cnum = r"\d{1,6}(?![\d])"
         citem = r"(?:\d{1,4}\s?:\s?)?" + cnum + r"(?:" + rng + r"(?:\d{1,4}\s?:\s?)?" + cnum + r")?"
-        # Not after a letter: "C5:6" is a spine level, "E:A" a ratio's name.
+        # Not after a letter ("C5:6" is a spine level), except a series letter on its
+        # own: "(S7: 311)".
+        after_letter = "".join(r"|(?<=\b%s)" % re.escape(x) for x in self.series_letters if len(x) == 1)
         colon = (
-            r"(?P<f3>(?<![a-z\d:./])(?P<s3>\d{1,4})\s?(?P<c3>[:;])\s?(?P<l3>" + cnum
+            r"(?P<f3>(?:(?<![a-z\d:./])" + after_letter + r")(?P<s3>\d{1,4})\s?(?P<c3>[:;])\s?(?P<l3>" + cnum
             + r"(?:" + rng + r"(?:\d{1,4}\s?:\s?)?" + cnum + r")?"
             + r"(?:" + sep + citem + r")*)(?![\d:])(?!\.\d))"
         )
@@ -252,6 +256,11 @@ class ReferenceParser:
             r"(?:^|[^a-z0-9])(?:%s)(?:\s+of)?[^a-z0-9]{0,3}$" % _alternatives(self.ratio_words), re.IGNORECASE
         )
         self._ratio_after = re.compile(r"\s*(?:ratio|dilution|mixture)\b", re.IGNORECASE)
+        self._ratio_context = None
+        if self.ratio_context:
+            self._ratio_context = re.compile(
+                r"(?<![a-z])(?:%s)(?![a-z])" % _alternatives(self.ratio_context), re.IGNORECASE
+            )
         self._clock_context = None
         if self.clock_context:
             self._clock_context = re.compile(
@@ -318,8 +327,9 @@ class ReferenceParser:
         Rejected: a time word after it (``10:45 am``, ``10:30 position``), a
         ratio/time word before it (``ratio of 1:2``, ``at 10:45``), an image part
         with a leading zero (``10:05``: minutes have one, image numbers never),
-        an image part under 10 without a keyword (``1:2``, ``3:1``, ``4:3``: ratios;
-        after a keyword only ``1:n``). Accepted: right after a series/image keyword
+        series 1 with an image under 10 (``1:2``), any image under 10 without a
+        keyword in a sentence with a ``ratio_context`` word (``Gleason 3+4 (4:3)``;
+        ``(2:1)`` alone cites image 1 of series 2 in real reports). Accepted: right after a series/image keyword
         (``series image: 7:254``), inside parentheses (also written ``(3; 240)``)
         unless clock-shaped in a sentence about a call, a date or a breast clock
         face (``clock_context``: "called to Dr. Jones (14:30)"), or bare where it cannot be a
@@ -338,13 +348,17 @@ class ReferenceParser:
             return False
         if self._ratio_before.search(text[max(0, start - 16) : start]):
             return False
+        if series == 1 and first < 10:
+            return False  # "1:2": a ratio (or the scout, never a key image)
         before = text[max(0, start - 24) : start]
         if self._keyword_before.search(before):
-            return not (series == 1 and first < 10)  # "image 1:2" is still a ratio's shape
-        if first < 10:
-            # "1:2", "3:1", "4:3", "16:9": ratios; key images below 10 are the top of a
-            # stack, rarely cited without a keyword.
-            return False
+            return True
+        if first < 10 and self._ratio_context is not None:
+            # "(2:1)" cites image 1 of series 2 in real reports, but beside "ratio",
+            # "Gleason", "dilution" a small pair is a ratio: "Gleason 3+4 (4:3)".
+            a, b = _sentence_bounds(text, start, end)
+            if self._ratio_context.search(text, a, b):
+                return False
         clock_like = len(digits) <= 2 and first < 60 and series <= 24
         in_parens = text.rfind("(", 0, start) > text.rfind(")", 0, start)
         if in_parens:
