@@ -112,5 +112,7 @@ def print_table(result: dict[str, Any]) -> None:
                 shown = f"[{len(value)} values]"
             else:
                 shown = str(value)
+                if len(shown) > 60:  # descriptions stay whole in evaluation.json
+                    shown = shown[:57] + "..."
             table.add_row(stage, name, shown)
     console.print(table)
