@@ -260,6 +260,14 @@ REAL_WORLD = [
     # -- a number next to a measurement is still an image when no unit follows it
     ("8 mm nodule on image 45 and 6 mm nodule on image 78", [(S, 45), (S, 78)]),
     ("S1, image 45", [(S, 45)]),  # a sacral level beside an image, not series 1
+    ("series 4 image 112 and 3 months ago image 100", [(4, 112), (S, 100)]),  # 112 is no duration
+    ("image 45-series 2", [(2, 45)]),
+    ("(image #23, series #4)", [(4, 23)]),
+    ("(se 5/im 33)", [(5, 33)]),
+    ("(IMG 45 SER 3)", [(3, 45)]),
+    ("(Series 5, Image 210 of 345)", [(5, 210)]),
+    ("(7:254-8:12)", [(7, 254), (8, 12)]),  # two citations, not a range across series
+    ("(4:56, 58, 60)", [(4, 56), (4, 58), (4, 60)]),
 ]
 
 NOT_REFERENCES = [
@@ -278,6 +286,10 @@ NOT_REFERENCES = [
     "T1 images 2 and 3 weeks ago",
     "images 2-3 weeks ago",
     "image 2 weeks ago",
+    "images 3, 6 and 12 months ago",
+    "images 4 to 6 months ago",
+    "Time of report 10:45.",
+    "the 3:1 ratio",
     "CT images 5 mm thick",
     "images reconstructed at 2.5 mm intervals",
     "series 2015",

@@ -89,6 +89,7 @@ def _alternatives(words: list[str]) -> str:
 
 
 _DIGIT = re.compile(r"\d").search
+_NUMBER = re.compile(r"\d+").findall
 _LETTERS = re.compile(r"[a-z]+").findall
 _TIME_UNITS = r"(?:months?|mos?|weeks?|wks?|days?|years?|yrs?|hours?|hrs?|minutes?|mins?)\b"
 _UNITS = (
@@ -168,7 +169,7 @@ class ReferenceParser:
         # Plane/reconstruction words between "of the" and a series keyword.
         plane = r"(?:(?:%s)\s+){0,2}" % _alternatives(self.plane_words) if self.plane_words else ""
         series_tail = (
-            r"\s*[,;/(]?\s*(?:(?:of|in|on|from)\s+)?(?:the\s+)?" + plane + r"\b(?:" + serw + r")" + kw_end
+            r"\s*(?:[,;/(]|-(?!\d))?\s*(?:(?:of|in|on|from)\s+)?(?:the\s+)?" + plane + r"\b(?:" + serw + r")" + kw_end
         )
         ser_img_sep = r"\s*(?:[,;/:(]|-(?!\d))?\s*(?:(?:at|on|and)\s+)?"
         # Words pair with words ("series 3, image 45"), letters with letters ("S3 I45"):
@@ -237,9 +238,11 @@ class ReferenceParser:
         )
         # "images 3 and 4 months ago", "T1 images 2 and 3 weeks ago", "images 3-4 mm":
         # the list goes on into a quantity, so none of it is an image number.
+        # Only when the list's numbers are all below the quantity's, as durations and
+        # sizes count up: "series 4 image 112 and 3 months ago" still cites image 112.
         self._quantity_tail = re.compile(
-            r"\s*(?:,\s*)?(?:and|or|&)\s*\d+(?:\.\d+)?\s*" + _TIME_UNITS
-            + r"|" + rng + r"\d+(?:\.\d+)?\s*" + _UNITS,
+            r"\s*(?:,\s*)?(?:and|or|&)\s*(\d+)(?:\.\d+)?\s*" + _TIME_UNITS
+            + r"|" + rng + r"(\d+)(?:\.\d+)?\s*" + _UNITS,
             re.IGNORECASE,
         )
         prior = _alternatives(self.prior_words) if self.prior_words else "(?!)"
@@ -312,7 +315,8 @@ class ReferenceParser:
                     series, lst = _int(g("s5")), "l5"
                 else:
                     series, lst = int(g("s7")), "l7"
-                if self._quantity_tail.match(text, m.end(lst)):
+                q = self._quantity_tail.match(text, m.end(lst))
+                if q is not None and max(map(int, _NUMBER(g(lst)))) < int(q.group(1) or q.group(2)):
                     continue
                 if self._prior_after.match(text, m.end()) or self._prior_before.search(text, max(0, m.start() - 32), m.start()):
                     continue
