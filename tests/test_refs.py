@@ -242,7 +242,9 @@ REAL_WORLD = [
     ("(series 2, image 45, series 4, image 12)", [(2, 45), (4, 12)]),
     # an image right after a series reference, only separators between, keeps that series
     ("series 3, image 45 and image 60", [(3, 45), (3, 60)]),
-    # ... but not across other words (the linker settles that one)
+    # ... but not across other words (the linker settles that one): a coronal image
+    # lies in another series
+    ("3.7 cm mass (series 3 image 94, coronal image 110).", [(3, 94), (S, 110)]),
     ("series 7 image 61, and 2 mm left upper lobe nodule on image 108", [(7, 61), (S, 108)]),
     # -- colon shorthand in its safe places
     ("left breast mass (3:40)", [(3, 40)]),
