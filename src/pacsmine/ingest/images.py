@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -295,15 +295,3 @@ def _convert_raster(item: Item, ids: dict, normaliser: Normaliser):
     record = _record(ids["accession"], ids.get("patient_id"), series, instance, 1, modality, item.source,
                      rows, cols, window, None)
     return [(record, pixels)]
-
-
-def chunked(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    """Consecutive lists of ``size`` items (the last one shorter)."""
-    chunk: list[Item] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 
 from ..progress import console, progress
 from ..workspace import StageContext, StageResult, Workspace, atomic_path, fingerprint_files, write_parquet
-from .images import IMAGE_SCHEMA, chunked, convert_chunk, init_worker, iter_items
+from ..streams import chunked
+from .images import IMAGE_SCHEMA, convert_chunk, init_worker, iter_items
 from .reports import REJECT_SCHEMA, REPORT_FIELDS, REPORT_SCHEMA, ReportChecker, detect_reports, iter_reports
 
 __all__ = ["run_ingest", "evaluate_ingest"]
@@ -93,7 +94,7 @@ def _ingest_reports(fmt: str, path: Path, cfg: dict, checker: ReportChecker, par
     size = int(cfg["report_chunk_size"])
     with progress() as bar:
         task = bar.add_task("reports", total=None)
-        for index, chunk in enumerate(_chunks(iter_reports(fmt, path, cfg), size)):
+        for index, chunk in enumerate(chunked(iter_reports(fmt, path, cfg), size)):
             part = _part(parts, "part", index)
             if part.exists():  # finished by an interrupted run
                 for acc in pq.read_table(part, columns=["accession"]).column(0).to_pylist():
@@ -112,17 +113,6 @@ def _ingest_reports(fmt: str, path: Path, cfg: dict, checker: ReportChecker, par
                                     "detail": detail})
             _write_chunk(parts, index, kept, REPORT_SCHEMA, rejects)
             bar.advance(task, len(chunk))
-
-
-def _chunks(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
-    chunk: list[dict] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class _Done:

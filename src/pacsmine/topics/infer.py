@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from ..streams import chunked
 from .lda import TopicModel
 
 __all__ = ["infer_reports", "read_reports", "TopicLabeller"]
@@ -128,17 +129,6 @@ class TopicLabeller:
                 for p, row, l2 in zip(parents, theta, level2)]
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def label_reports(labeller: TopicLabeller, reports: Iterable[tuple], tokenize: Callable[[str], list[str]],
                   out: io.TextIOBase, batch_size: int = 512) -> int:
     """Write one JSON line per report to ``out``, in input order; returns the number of
@@ -149,7 +139,7 @@ def label_reports(labeller: TopicLabeller, reports: Iterable[tuple], tokenize: C
     ``{"accession", "error", "detail", "source", "key"}`` and not labelled.
     """
     n = 0
-    for batch in _batches(reports, batch_size):
+    for batch in chunked(reports, batch_size):
         good = [item for item in batch if len(item) < 3 or item[2] is None]
         labels = iter(labeller.label([tokenize(item[1]) for item in good]) if good else [])
         for item in batch:
