@@ -120,6 +120,8 @@ class ReferenceParser:
         ratio_words: list[str] = ("ratio", "dilution", "at"),
         clock_context: list[str] = ("called", "discussed", "nipple", "o'clock"),
         ratio_context: list[str] = ("ratio", "dilution", "gleason"),
+        citation_words: list[str] = ("et al", "journal"),
+        count_words: list[str] = ("#", "number of"),
         prior_words: list[str] = ("prior", "previous", "comparison"),
         plane_words: list[str] = ("axial", "coronal", "sagittal"),
         max_range: int = 500,
@@ -135,6 +137,8 @@ class ReferenceParser:
         self.ratio_words = list(ratio_words)
         self.clock_context = list(clock_context)
         self.ratio_context = list(ratio_context)
+        self.citation_words = list(citation_words)
+        self.count_words = list(count_words)
         self.prior_words = list(prior_words)
         self.plane_words = list(plane_words)
         self.max_range = max_range
@@ -160,7 +164,8 @@ class ReferenceParser:
         prefix = r"(?:\#\s*|nos?\.?\s*|numbers?\s+)?"
         # A number: never followed by another digit, a decimal, a colon pair (a colon
         # pair belongs to the shorthand alternative) or the middle of a date ("11/16/").
-        num = prefix + r"\d{1,6}(?![\d])(?!\.\d)(?!\s?:\s?\d)(?!/\d{1,2}/)"
+        colon_pair = r"\s?:\s?\d{1,6}(?!\d)(?!\.\d)(?!\s*" + _UNITS + r")"
+        num = prefix + r"\d{1,6}(?![\d])(?!\.\d)(?!" + colon_pair + r")(?!/\d{1,2}/)"
         item = num + r"(?:" + rng + prefix + r"\d{1,6}(?![\d])(?!\.\d))?(?!\s*" + _UNITS + r")"
         lst = item + r"(?:" + sep + item + r")*"
         # "image 12/150", "image 12 of 150": the stack size, read and dropped.
@@ -171,6 +176,11 @@ class ReferenceParser:
         series_tail = (
             r"\s*(?:[,;/(]|-(?!\d))?\s*(?:(?:of|in|on|from)\s+)?(?:the\s+)?" + plane + r"\b(?:" + serw + r")" + kw_end
         )
+        # The same without "(": "image 45 (series 3)" is read by the parenthesised tail below.
+        series_tail_plain = (
+            r"\s*(?:[,;/]|-(?!\d))?\s*(?:(?:of|in|on|from)\s+)?(?:the\s+)?" + plane + r"\b(?:" + serw + r")" + kw_end
+        )
+        series_tail_paren = r"\s*\(\s*(?:the\s+)?" + plane + r"\b(?:" + serw + r")" + kw_end
         ser_img_sep = r"\s*(?:[,;/:(]|-(?!\d))?\s*(?:(?:at|on|and)\s+)?"
         # Words pair with words ("series 3, image 45"), letters with letters ("S3 I45"):
         # "S1, image 45" is a sacral level beside an image, not series 1.
@@ -182,9 +192,12 @@ class ReferenceParser:
             r"(?P<f7>\b(?:" + serl + r")" + kw_end + r"(?P<s7>\d{1,6}(?![\d.]))" + r"\s*[,;/]?\s*"
             + r"\b(?:" + imgl + r")" + kw_end + r"(?P<l7>" + lst + r")" + total + r")"
         )
+        # A parenthesised series that has an image of its own belongs to that image:
+        # "CT image 7 (series 2, image 6)" cites image 7 (no series given) and (2, 6).
         image_first = (
             r"(?P<f2>\b(?:" + imgw + r")" + kw_end + r"(?P<l2>" + lst + r")" + total
-            + r"(?:" + series_tail + r"(?P<s2>" + num + r"))?)"
+            + r"(?:" + series_tail_plain + r"(?P<s2>" + num + r")|" + series_tail_paren + r"(?P<s6>" + num + r")(?!"
+            + ser_img_sep + r"\b(?:" + imgw + r")(?![a-z])))?)"
         )
         # "(#45, series 3)": a bare "#" list needs a series after it, an opening
         # parenthesis before it, and no image keyword after that series ("Nodule #2
@@ -210,7 +223,7 @@ class ReferenceParser:
         colon = (
             r"(?P<f3>(?:(?<![a-z\d:./])" + after_letter + r")(?P<s3>\d{1,4})\s?(?P<c3>[:;])\s?(?P<l3>" + cnum
             + r"(?:" + rng + r"(?:\d{1,4}\s?:\s?)?" + cnum + r")?"
-            + r"(?:" + sep + citem + r")*)(?![\d:])(?!\.\d))"
+            + r"(?:" + sep + citem + r")*)(?![\d:])(?!\.\d)(?!\s*" + _UNITS + r"))"
         )
         alts = [pair_kw, series_first, letters_pair, image_first, hash_first]
         if self.colon_shorthand:
@@ -251,9 +264,13 @@ class ReferenceParser:
             r"\s*,?\s*(?:(?:of|on|from|in)\s+(?:the\s+)?(?:%s)\b(?!\s+to\b)|\(\s*(?:%s)\s*\))" % (prior, prior),
             re.IGNORECASE,
         )
-        # "prior image 45", "(prior series 3, image 45)", "on the comparison study, image 45".
+        # "prior image 45", "(prior series 3, image 45)", "on the comparison study, image 45",
+        # "Comparison: CT 01/02/2020 series 3 image 45" (the other exam's modality and date).
+        exam = r"(?:exam|examination|study|scan|ct|cta|mri?|pet|us|imaging|chest|abdomen|pelvis|head)"
         self._prior_before = re.compile(
-            r"\b(?:%s)\s+(?:(?:exam|examination|study|scan|ct|mri?|imaging)\s*)?[,:]?\s*$" % prior, re.IGNORECASE
+            r"\b(?:%s)\b\s*[,:]?\s*(?:%s\s*)*(?:(?:dated|from|of|on)\s+)?(?:\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\s*)?"
+            r"(?:%s\s*)*[,:]?\s*$" % (prior, exam, exam),
+            re.IGNORECASE,
         )
         self._series_between = re.compile(r"[\s,;]*(?:(?:and|or|&|also)\s+)?(?:(?:on|at|see|in)\s+)?$", re.IGNORECASE)
         self._time_after = re.compile(
@@ -262,12 +279,31 @@ class ReferenceParser:
         self._ratio_before = re.compile(
             r"(?:^|[^a-z0-9])(?:%s)(?:\s+of)?[^a-z0-9]{0,3}$" % _alternatives(self.ratio_words), re.IGNORECASE
         )
-        self._ratio_after = re.compile(r"\s*(?:ratio|dilution|mixture)\b", re.IGNORECASE)
+        self._ratio_after = None
         self._ratio_context = None
         if self.ratio_context:
+            # "(2:1 dilution)", "(3:1 female to male)", "(13:9 F>M)"
+            self._ratio_after = re.compile(
+                r"\s*(?:%s)(?![a-z])" % _alternatives(self.ratio_context), re.IGNORECASE
+            )
             self._ratio_context = re.compile(
                 r"(?<![a-z])(?:%s)(?![a-z])" % _alternatives(self.ratio_context), re.IGNORECASE
             )
+        # A journal citation: "Clin Im 2004:28;216-218" (year:volume;pages), "1992 (12:2)".
+        self._citation_context = None
+        if self.citation_words:
+            self._citation_context = re.compile(
+                r"(?<![a-z])(?:%s)(?![a-z])" % _alternatives(self.citation_words), re.IGNORECASE
+            )
+        self._year_before = re.compile(r"\b(?:19|20)\d\d[^a-z0-9]{0,3}$", re.IGNORECASE)
+        self._pages_after = re.compile(r"\)?\s*[:;]\s*\d+\s*[-\u2013]\s*\d+|\s*\(\d+\)", re.IGNORECASE)
+        self._count_before = None
+        if self.count_words:
+            words = "|".join(
+                (r"(?<![a-z])" if w[0].isalpha() else "") + r"\s+".join(map(re.escape, w.split()))
+                for w in sorted(set(self.count_words), key=len, reverse=True)
+            )
+            self._count_before = re.compile(r"(?:%s)\s*:?\s*$" % words, re.IGNORECASE)
         self._clock_context = None
         if self.clock_context:
             self._clock_context = re.compile(
@@ -308,17 +344,19 @@ class ReferenceParser:
                 if form == "f1":
                     series, lst = _int(g("s1")), "l1"
                 elif form == "f2":
-                    series, lst = (_int(g("s2")) if g("s2") else None), "l2"
+                    series, lst = _int(g("s2") or g("s6")), "l2"
                 elif form == "f4":
                     series, lst = int(g("s4")), "l4"
                 elif form == "f5":
                     series, lst = _int(g("s5")), "l5"
                 else:
                     series, lst = int(g("s7")), "l7"
+                if self._count_before is not None and self._count_before.search(text, max(0, m.start() - 16), m.start()):
+                    continue  # "#images 2003", "number of images 240": a count
                 q = self._quantity_tail.match(text, m.end(lst))
                 if q is not None and max(map(int, _NUMBER(g(lst)))) < int(q.group(1) or q.group(2)):
                     continue
-                if self._prior_after.match(text, m.end()) or self._prior_before.search(text, max(0, m.start() - 32), m.start()):
+                if self._prior_after.match(text, m.end()) or self._prior_before.search(text, max(0, m.start() - 48), m.start()):
                     continue
                 if series is None:
                     if last_series is not None and self._series_between.fullmatch(text, last_end, m.start()):
@@ -352,12 +390,23 @@ class ReferenceParser:
         first = int(digits)
         if digits[0] == "0" and len(digits) >= 2:
             return False
-        if self._time_after.match(text, end) or self._ratio_after.match(text, end):
+        if self._time_after.match(text, end) or (self._ratio_after is not None and self._ratio_after.match(text, end)):
             return False
         if self._ratio_before.search(text[max(0, start - 16) : start]):
             return False
         if series == 1 and first < 10:
             return False  # "1:2": a ratio (or the scout, never a key image)
+        # A journal citation, even after "Im" (Clinical Imaging): a year as the first
+        # part with pages after it ("2004:28;216-218"), a year just before the pair
+        # ("1992 (12:2)"), pages after it ("(12:2):347-357") or a citation word nearby.
+        if 1900 <= series <= 2099 and len(m.group("s3")) == 4 and (";" in image or self._pages_after.match(text, end)):
+            return False
+        if self._year_before.search(text, max(0, start - 8), start) or self._pages_after.match(text, end):
+            return False
+        if self._citation_context is not None:
+            a, b = _sentence_bounds(text, start, end)
+            if self._citation_context.search(text, a, b):
+                return False
         before = text[max(0, start - 24) : start]
         if self._keyword_before.search(before):
             return True
@@ -378,6 +427,8 @@ class ReferenceParser:
             return True
         if m.group("c3") == ";":
             return False
+        if text[end - len(image) - 1].isspace() or text[m.start("c3") - 1].isspace():
+            return False  # a label, not a pair: "DOL 56: 1.", "Patient 1: 72 year old"
         if not clock_like:
             return True
         if before.rstrip().endswith(",") and re.match(r"\s*[,.;)]", text[end : end + 2]):
