@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -354,3 +355,96 @@ def test_refs_cli_json_contract_unchanged():
     lines = result.output.strip().splitlines()
     assert json.loads(lines[0]) == {"refs": [{"series": 3, "image": 12}]}
     assert json.loads(lines[1]) == {"refs": []}
+
+
+# ---------------------------------------------------------------------------------------
+# Real prose, as written in the shared data's reports and captions (and the fragments that
+# issue 7 quotes): tests/data/refs_real_prose.tsv, expected pairs read by hand.
+
+REAL_PROSE = Path(__file__).parent / "data" / "refs_real_prose.tsv"
+
+
+def _expected(field):
+    out = []
+    for item in field.split():
+        series, images = item.split(":")
+        s = None if series == "-" else int(series)
+        a, _, b = images.partition("-")
+        out += [(s, i) for i in range(int(a), int(b or a) + 1)]
+    return out
+
+
+def _real_prose_rows():
+    rows = []
+    for line in REAL_PROSE.read_text("utf-8").splitlines():
+        if not line or line.startswith("#") or line.startswith("source\t"):
+            continue
+        source, expected, text = line.split("\t", 2)
+        rows.append(pytest.param(source, text, _expected(expected), id=f"{source}:{text[:40]}"))
+    return rows
+
+
+REAL_PROSE_ROWS = _real_prose_rows()
+
+
+@pytest.mark.parametrize("source, text, expected", REAL_PROSE_ROWS)
+def test_real_prose(parser, source, text, expected):
+    assert pairs(parser, text) == expected
+
+
+def test_real_prose_table_is_large_and_mixed():
+    rows = [p.values for p in REAL_PROSE_ROWS]
+    assert len(rows) >= 60
+    with_refs = [r for r in rows if r[2]]
+    assert len(with_refs) >= 30 and len(rows) - len(with_refs) >= 20
+    assert sum(r[0].startswith("ct_findings/") for r in rows) >= 30
+    assert sum(r[0].startswith("medpix") for r in rows) >= 20
+
+
+def test_real_prose_rows_are_written_as_in_their_sources():
+    """Every row taken from the shared data stands verbatim in its report or caption."""
+    import csv
+
+    reports = shared_file("medpix_train/reports.csv")
+    with open(reports, newline="", encoding="utf-8") as fh:
+        medpix = {r["accession"]: r["text"] for r in csv.DictReader(fh)}
+    with open(shared_file("medpix_train/labels.csv"), newline="", encoding="utf-8") as fh:
+        captions: dict[str, str] = {}
+        for r in csv.DictReader(fh):
+            captions[r["accession"]] = captions.get(r["accession"], "") + "\n" + r["caption"]
+    ct = shared_file("ct_findings/reports")
+    for source, text, _ in (p.values for p in REAL_PROSE_ROWS):
+        kind, _, key = source.partition("/")
+        if kind == "ct_findings":
+            assert text in (ct / f"chest_ct_findings_{key}.md").read_text("utf-8"), source
+        elif kind == "medpix":
+            assert text in medpix[key], source
+        elif kind == "medpix-caption":
+            assert text in captions[key], source
+        else:
+            assert kind.startswith("issue7"), source
+
+
+def test_ima_reads_as_an_image_range_not_series_and_image(parser):
+    # "IMA" is an image keyword (Siemens syngo, some European PACS): "IMA 8-34" is images
+    # 8..34 of a series the text does not give; the other reading (series 8, image 34)
+    # needs its series keyword: "SE 8 IMA 34".
+    got = pairs(parser, "(IMA 8-34)")
+    assert got == [(None, i) for i in range(8, 35)]
+    assert (8, 34) not in got
+    assert pairs(parser, "(SE 8 IMA 34)") == [(8, 34)]
+    assert pairs(parser, "SE: 8, IMA: 34") == [(8, 34)]
+    assert pairs(parser, "(IMA 34, SE 8)") == [(8, 34)]
+
+
+def test_colon_after_an_image_number_introduces_a_size(parser):
+    assert pairs(parser, "Series 5, image 88: 6 mm nodule") == [(5, 88)]
+    assert pairs(parser, "series image: 7:254") == [(7, 254)]  # a pair, no unit after
+    assert pairs(parser, "image 5:120") == [(5, 120)]
+
+
+def test_comparison_study_citations_are_dropped(parser):
+    assert pairs(parser, "Comparison: CT 01/02/2020 series 3 image 45") == []
+    assert pairs(parser, "Comparison CT chest 1/2/2020, series 3 image 45") == []
+    # the current study's image after a comparison sentence is kept
+    assert pairs(parser, "Comparison: 01/02/2020. Nodule (series 3, image 45).") == [(3, 45)]

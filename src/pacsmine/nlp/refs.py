@@ -304,6 +304,10 @@ class ReferenceParser:
                 for w in sorted(set(self.count_words), key=len, reverse=True)
             )
             self._count_before = re.compile(r"(?:%s)\s*:?\s*$" % words, re.IGNORECASE)
+        # Plain substrings tried before those regexes (most references have none near them).
+        self._prior_lc = tuple(w.lower() for w in self.prior_words)
+        self._count_lc = tuple(" ".join(w.lower().split()) for w in self.count_words)
+        self._citation_lc = tuple(w.lower() for w in self.citation_words)
         self._clock_context = None
         if self.clock_context:
             self._clock_context = re.compile(
@@ -351,12 +355,12 @@ class ReferenceParser:
                     series, lst = _int(g("s5")), "l5"
                 else:
                     series, lst = int(g("s7")), "l7"
-                if self._count_before is not None and self._count_before.search(text, max(0, m.start() - 16), m.start()):
+                if self._count_before is not None and self._is_count(text, m.start()):
                     continue  # "#images 2003", "number of images 240": a count
                 q = self._quantity_tail.match(text, m.end(lst))
                 if q is not None and max(map(int, _NUMBER(g(lst)))) < int(q.group(1) or q.group(2)):
                     continue
-                if self._prior_after.match(text, m.end()) or self._prior_before.search(text, max(0, m.start() - 48), m.start()):
+                if self._prior_after.match(text, m.end()) or self._is_prior_before(text, m.start()):
                     continue
                 if series is None:
                     if last_series is not None and self._series_between.fullmatch(text, last_end, m.start()):
@@ -366,6 +370,18 @@ class ReferenceParser:
             self._emit(out, text, m, series, g(lst))
             last_series, last_end = out[-1].series, m.end()
         return out
+
+    def _is_count(self, text: str, start: int) -> bool:
+        """Does a ``count_words`` entry end just before ``start`` ("#images 2003")?"""
+        window = " ".join(text[max(0, start - 16) : start].lower().split()).rstrip(": ")
+        return window.endswith(self._count_lc) and self._count_before.search(text, max(0, start - 16), start) is not None
+
+    def _is_prior_before(self, text: str, start: int) -> bool:
+        """Is the reference at ``start`` introduced as another exam's ("prior image 45",
+        "Comparison: CT 01/02/2020 series 3 image 45")?"""
+        a = max(0, start - 48)
+        window = text[a:start].lower()
+        return any(w in window for w in self._prior_lc) and self._prior_before.search(text, a, start) is not None
 
     def _colon_ok(self, text: str, m: re.Match[str]) -> bool:
         """Is this ``a:b`` a series:image pair rather than a time or a ratio?
@@ -405,7 +421,8 @@ class ReferenceParser:
             return False
         if self._citation_context is not None:
             a, b = _sentence_bounds(text, start, end)
-            if self._citation_context.search(text, a, b):
+            low = text[a:b].lower()
+            if any(w in low for w in self._citation_lc) and self._citation_context.search(text, a, b):
                 return False
         before = text[max(0, start - 24) : start]
         if self._keyword_before.search(before):

@@ -1,0 +1,229 @@
+"""Key-image reference precision and recall on real prose, before and after.
+
+    PYTHONPATH=src .venv/bin/python bench/refs_real.py [--base main] [--data ../shared/data]
+
+"before" is the reference parser and [extract.references] config of git revision
+``--base`` (read with ``git show``, nothing is checked out); "after" is this working
+tree's. Three real-text checks, each printed for both:
+
+1. the real-prose table tests/data/refs_real_prose.tsv (sentences as written in the
+   CT findings reports, MedPix reports and captions, and the fragments issue 7 quotes;
+   expected (series, image) pairs read by hand): pair precision and recall (multisets,
+   every image of a range counted), rows parsed exactly, false pairs per source kind;
+2. the 140 chest CT findings reports: recall of the series/image pairs their hand-made
+   extractions list (the extractions list the pairs of the findings they extract, not
+   every cited image, so "pairs found beyond them" is no error count);
+3. MedPix train (535 teaching cases): every reference found in all report text, against
+   the case's key images in images.csv by accession: key images recovered
+   (series, instance), references matching a key image (by (series, instance), or by
+   instance where the text gives no series) and references matching none.
+
+Also the parse time per report over the MedPix and CT texts, with the CPU model and the
+load average (speed of the whole NLP: bench/nlp_speed.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TABLE = REPO / "tests" / "data" / "refs_real_prose.tsv"
+
+
+def load_parser(base: str | None):
+    """A ReferenceParser from git revision ``base`` (module and config), or from this tree."""
+    if base is None:
+        sys.path.insert(0, str(REPO / "src"))
+        from pacsmine.config import load_config
+        from pacsmine.nlp.refs import ReferenceParser
+
+        return ReferenceParser.from_config(load_config()["extract"]["references"])
+
+    def show(path: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO), "show", f"{base}:{path}"], check=True,
+                              capture_output=True, text=True).stdout
+
+    tmp = Path(tempfile.mkdtemp()) / f"refs_{re.sub(r'[^A-Za-z0-9]', '_', base)}.py"
+    tmp.write_text(show("src/pacsmine/nlp/refs.py"), "utf-8")
+    spec = importlib.util.spec_from_file_location(tmp.stem, tmp)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[tmp.stem] = module
+    spec.loader.exec_module(module)
+    cfg = tomllib.loads(show("src/pacsmine/config/extract.toml"))["references"]
+    return module.ReferenceParser.from_config(cfg)
+
+
+def expected_pairs(field: str) -> list[tuple[int | None, int]]:
+    out = []
+    for item in field.split():
+        series, images = item.split(":")
+        s = None if series == "-" else int(series)
+        a, _, b = images.partition("-")
+        out += [(s, i) for i in range(int(a), int(b or a) + 1)]
+    return out
+
+
+def read_table() -> list[tuple[str, str, list]]:
+    rows = []
+    for line in TABLE.read_text("utf-8").splitlines():
+        if not line or line.startswith("#") or line.startswith("source\t"):
+            continue
+        source, expected, text = line.split("\t", 2)
+        rows.append((source, text, expected_pairs(expected)))
+    return rows
+
+
+def score_table(parser, rows) -> dict:
+    tp = found = truth = exact = 0
+    false_by_kind: Counter = Counter()
+    wrong = []
+    for source, text, expected in rows:
+        got = [(r.series, r.image) for r in parser.parse(text)]
+        hit = sum((Counter(got) & Counter(expected)).values())
+        tp, found, truth = tp + hit, found + len(got), truth + len(expected)
+        exact += got == expected
+        if len(got) > hit:
+            false_by_kind[source.split("/")[0]] += len(got) - hit
+        if got != expected:
+            wrong.append((source, text, got, expected))
+    return {"rows": len(rows), "exact": exact, "tp": tp, "found": found, "truth": truth,
+            "precision": tp / found if found else 1.0, "recall": tp / truth if truth else 1.0,
+            "false_by_kind": dict(false_by_kind), "wrong": wrong}
+
+
+def ct_reports(data: Path):
+    for path in sorted((data / "ct_findings" / "reports").glob("*.md")):
+        text = path.read_text("utf-8")
+        if "```text" not in text:
+            continue
+        body = text.split("```text", 1)[1].split("```", 1)[0]
+        extractions = text.split("## Extracted Findings", 1)[-1].split("## Composite", 1)[0]
+        truth = set()
+        for line in extractions.splitlines():
+            m = re.match(r"\s*- (?:series image|image series|seies image):\s*(.*)", line)
+            if m:
+                truth |= {(int(a), int(b)) for a, b in re.findall(r"(\d+)\s?:\s?(\d+)", m.group(1))}
+        yield path.stem, body, truth
+
+
+def score_ct(parser, reports) -> dict:
+    truth_total = found = beyond = 0
+    for _, body, truth in reports:
+        got = {(r.series, r.image) for r in parser.parse(body)}
+        truth_total += len(truth)
+        found += len(truth & got)
+        beyond += len(got - truth)
+    return {"truth": truth_total, "found": found, "beyond": beyond}
+
+
+def medpix(data: Path):
+    folder = data / "medpix_train"
+    with open(folder / "reports.csv", newline="", encoding="utf-8") as fh:
+        reports = [(r["accession"], r["text"]) for r in csv.DictReader(fh)]
+    keys: dict[str, set] = {}
+    with open(folder / "images.csv", newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            keys.setdefault(r["accession"], set()).add((int(r["series"]), int(r["instance"])))
+    return reports, keys
+
+
+def score_medpix(parser, reports, keys) -> dict:
+    n_keys = sum(len(v) for v in keys.values())
+    recovered = found = matched = 0
+    for acc, text in reports:
+        key = keys.get(acc, set())
+        refs = {(r.series, r.image) for r in parser.parse(text)}
+        recovered += len(key & refs)
+        instances = {i for _, i in key}
+        for s, i in refs:
+            found += 1
+            matched += (s, i) in key if s is not None else i in instances
+    return {"keys": n_keys, "recovered": recovered, "found": found, "matched": matched, "unmatched": found - matched}
+
+
+def parse_times(parsers: dict, texts, repeat: int = 8) -> dict:
+    """Best time per text (us) of each parser, runs interleaved (in turn first and last)
+    so that a change in the machine's load falls on all of them alike."""
+    best = {name: float("inf") for name in parsers}
+    names = list(parsers)
+    for round_ in range(repeat):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            parser = parsers[name]
+            t0 = time.perf_counter()
+            for t in texts:
+                parser.parse(t)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return {name: b / len(texts) * 1e6 for name, b in best.items()}
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base", default="main", help="git revision of the 'before' parser (default: main)")
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--show-wrong", action="store_true", help="list the table rows each parser gets wrong")
+    args = ap.parse_args()
+    parsers = {f"before ({args.base})": load_parser(args.base), "after (working tree)": load_parser(None)}
+    rows = read_table()
+    have_data = (args.data / "ct_findings").is_dir() and (args.data / "medpix_train").is_dir()
+    if have_data:
+        ct = list(ct_reports(args.data))
+        mp_reports, mp_keys = medpix(args.data)
+    else:
+        print(f"note: {args.data} is absent: only the table is scored")
+    print(f"{cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    print(f"real-prose table: {len(rows)} rows ({TABLE.relative_to(REPO)})")
+    shared = [r for r in rows if not r[0].startswith("issue7")]
+    for name, parser in parsers.items():
+        t = score_table(parser, rows)
+        s = score_table(parser, shared)
+        print(f"  {name:22s} precision {t['precision']:.3f} ({t['tp']}/{t['found']} pairs)  "
+              f"recall {t['recall']:.3f} ({t['tp']}/{t['truth']})  rows exact {t['exact']}/{t['rows']}  "
+              f"false pairs by source {t['false_by_kind']}")
+        print(f"  {'':22s} rows from the shared data only ({s['rows']}): precision {s['precision']:.3f} "
+              f"({s['tp']}/{s['found']}), recall {s['recall']:.3f} ({s['tp']}/{s['truth']})")
+        if args.show_wrong:
+            for source, text, got, expected in t["wrong"]:
+                print(f"      {source}: {text[:90]!r}\n        got {got[:8]} expected {expected[:8]}")
+    if not have_data:
+        return
+    print(f"CT findings: {len(ct)} reports, pairs of the hand-made extractions")
+    for name, parser in parsers.items():
+        c = score_ct(parser, ct)
+        print(f"  {name:22s} recall {c['found'] / c['truth']:.3f} ({c['found']}/{c['truth']})  "
+              f"pairs found beyond the extractions {c['beyond']}")
+    print(f"MedPix train: {len(mp_reports)} reports, {sum(len(v) for v in mp_keys.values())} key images (images.csv)")
+    for name, parser in parsers.items():
+        m = score_medpix(parser, mp_reports, mp_keys)
+        print(f"  {name:22s} key images recovered {m['recovered']}/{m['keys']} ({m['recovered'] / m['keys']:.3f})  "
+              f"references {m['found']}: matching a key image {m['matched']} ({m['matched'] / m['found']:.3f}), "
+              f"matching none {m['unmatched']}")
+    texts = [t for _, t in mp_reports] + [b for _, b, _ in ct]
+    for name, us in parse_times(parsers, texts).items():
+        print(f"  parse time {name:22s} {us:6.1f} us/report (MedPix + CT texts, {len(texts)} reports, "
+              f"best of 8, interleaved)")
+
+
+if __name__ == "__main__":
+    main()
