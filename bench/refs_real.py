@@ -18,8 +18,9 @@ tree's. Three real-text checks, each printed for both:
    (series, instance), references matching a key image (by (series, instance), or by
    instance where the text gives no series) and references matching none.
 
-Also the parse time per report over the MedPix and CT texts, with the CPU model and the
-load average (speed of the whole NLP: bench/nlp_speed.py).
+Also the parse time per report over the MedPix and CT texts and over a phantom corpus
+(``--phantom``), with the CPU model and the load average (speed of the whole NLP:
+bench/nlp_speed.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import tomllib
 from collections import Counter
 from pathlib import Path
 
+os.environ.setdefault("PACSMINE_NO_PROGRESS", "1")
 REPO = Path(__file__).resolve().parents[1]
 TABLE = REPO / "tests" / "data" / "refs_real_prose.tsv"
 
@@ -168,6 +170,18 @@ def parse_times(parsers: dict, texts, repeat: int = 8) -> dict:
     return {name: b / len(texts) * 1e6 for name, b in best.items()}
 
 
+def phantom_texts(n: int) -> list[str]:
+    """Report texts of an ``n``-report phantom corpus (seed 0, no images)."""
+    from pacsmine.config import load_config
+    from pacsmine.phantom import generate
+
+    with tempfile.TemporaryDirectory() as d:
+        cfg = dict(load_config()["phantom"], faulty_reports=0)
+        generate(Path(d) / "export", reports=n, seed=0, config=cfg, images=False)
+        with open(Path(d) / "export" / "reports.csv", newline="", encoding="utf-8") as fh:
+            return [r["text"] for r in csv.DictReader(fh)]
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -183,6 +197,7 @@ def main() -> None:
     ap.add_argument("--base", default="main", help="git revision of the 'before' parser (default: main)")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--show-wrong", action="store_true", help="list the table rows each parser gets wrong")
+    ap.add_argument("--phantom", type=int, default=5000, help="also time on this many phantom reports (0: skip)")
     args = ap.parse_args()
     parsers = {f"before ({args.base})": load_parser(args.base), "after (working tree)": load_parser(None)}
     rows = read_table()
@@ -220,9 +235,20 @@ def main() -> None:
               f"references {m['found']}: matching a key image {m['matched']} ({m['matched'] / m['found']:.3f}), "
               f"matching none {m['unmatched']}")
     texts = [t for _, t in mp_reports] + [b for _, b, _ in ct]
-    for name, us in parse_times(parsers, texts).items():
-        print(f"  parse time {name:22s} {us:6.1f} us/report (MedPix + CT texts, {len(texts)} reports, "
-              f"best of 8, interleaved)")
+    words = sum(len(t.split()) for t in texts) / len(texts)
+    n_refs = sum(len(parsers["after (working tree)"].parse(t)) for t in texts)
+    print(f"parse time, MedPix + CT texts: {len(texts)} reports, {words:.0f} words/report, {n_refs} references "
+          f"(after); best of 8, interleaved; 'before again' is a second copy of the before parser: "
+          f"its gap to 'before' is the run's noise")
+    timed = dict(parsers)
+    timed[f"before again ({args.base})"] = load_parser(args.base)
+    for name, us in parse_times(timed, texts).items():
+        print(f"  {name:24s} {us:6.1f} us/report")
+    if args.phantom:
+        phantom = phantom_texts(args.phantom)
+        print(f"parse time, phantom: {len(phantom)} reports (seed 0), best of 8, interleaved")
+        for name, us in parse_times(timed, phantom).items():
+            print(f"  {name:24s} {us:6.1f} us/report")
 
 
 if __name__ == "__main__":

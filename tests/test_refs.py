@@ -448,3 +448,24 @@ def test_comparison_study_citations_are_dropped(parser):
     assert pairs(parser, "Comparison CT chest 1/2/2020, series 3 image 45") == []
     # the current study's image after a comparison sentence is kept
     assert pairs(parser, "Comparison: 01/02/2020. Nodule (series 3, image 45).") == [(3, 45)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # the new exclusions stay narrow: each of these keeps its reference
+        ("Sclerotic lesion stable since 2019 (4:56).", [(4, 56)]),  # a year before, image above 12
+        ("Drain placed by interventional radiology (5:61).", [(5, 61)]),
+        ("Stable compared with prior, image 45", [(S, 45)]),
+        ("nodule in a female patient (3:40)", [(3, 40)]),  # a sex word, but an image of 10 or more
+        ("Total of 3 nodules, largest on image 45", [(S, 45)]),
+        ("number 2 nodule on image 45", [(S, 45)]),
+        # ... and these do not
+        ("Radiographics 1992 (12:2):347-357", []),
+        ("number of images: 240", []),
+        ("M:F 3:2 (3:2)", []),
+        ("nodule on 3: 23", []),  # a bare pair is written tight; "3: 23" reads as a label
+    ],
+)
+def test_new_exclusions_are_narrow(parser, text, expected):
+    assert pairs(parser, text) == expected

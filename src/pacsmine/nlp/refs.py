@@ -19,8 +19,13 @@ ranges, not a token walker), so each image number is paired with *its own* serie
   ``7:254 through 7:260``: only inside parentheses or right after a series/image
   keyword, and never a time (``10:45 am``, ``at 10:45``, ``10:05``, ``12:30:45``,
   ``10:30 position``, or a clock-shaped pair in a sentence about a phone call, a
-  date or a nipple distance) or a ratio (``ratio of 1:2``, ``(2:1 dilution)``,
-  ``(1:2)``, a small pair beside "ratio"/"Gleason").
+  date or a nipple distance), a ratio (``ratio of 1:2``, ``(2:1 dilution)``,
+  ``(1:2)``, a small pair beside "ratio"/"Gleason", a sex ratio ``(3:1 female to
+  male)``, ``(13:9 F>M)``), a journal citation (``Clin Im 2004:28;216-218``,
+  ``1992 (12:2)``, ``AJR (37:4)``), a label (``DOL 56: 1.``, ``Patient 1: 72 year
+  old``: a bare pair is written tight) or a size (``image 88: 6 mm`` is image 88).
+* ``IMA`` (Siemens syngo, some European PACS) is an image keyword: ``(IMA 8-34)``
+  is images 8 to 34 of a series the text does not give, ``SE 8 IMA 34`` is (8, 34).
 
 Lists are joined by commas, ``and``, ``or``, ``&``; ranges by ``-``, en/em dashes,
 ``to``, ``through``, ``thru``. An abbreviated range end replaces the last digits of
@@ -34,8 +39,11 @@ keyword; ``image 45 mm``, ``images in 6 months``, ``images 3 and 4 months ago``)
 are not image numbers, and a keyword must be followed by a number, so
 ``T2-weighted images``, ``series of nodules``, ``image quality`` and ``follow-up
 imaging`` never match. A reference that belongs to another exam (``image 1 of the
-prior exam``, ``prior image 45``) is dropped: it cannot be one of this study's
-images.
+prior exam``, ``prior image 45``, ``Comparison: CT 01/02/2020 series 3 image 45``)
+is dropped: it cannot be one of this study's images. A keyword after a count word
+(``#images 2003``, ``number of images: 240``) counts images and cites none, and a
+parenthesised series with an image of its own belongs to that image: ``CT image 7
+(series 2, image 6)`` is image 7 (no series) and (2, 6).
 """
 
 from __future__ import annotations
@@ -268,7 +276,7 @@ class ReferenceParser:
         # "Comparison: CT 01/02/2020 series 3 image 45" (the other exam's modality and date).
         exam = r"(?:exam|examination|study|scan|ct|cta|mri?|pet|us|imaging|chest|abdomen|pelvis|head)"
         self._prior_before = re.compile(
-            r"\b(?:%s)\b\s*[,:]?\s*(?:%s\s*)*(?:(?:dated|from|of|on)\s+)?(?:\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\s*)?"
+            r"\b(?:%s)(?:\s*:\s*|\s+)(?:%s\s*)*(?:(?:dated|from|of|on)\s+)?(?:\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\s*)?"
             r"(?:%s\s*)*[,:]?\s*$" % (prior, exam, exam),
             re.IGNORECASE,
         )
@@ -414,11 +422,14 @@ class ReferenceParser:
             return False  # "1:2": a ratio (or the scout, never a key image)
         # A journal citation, even after "Im" (Clinical Imaging): a year as the first
         # part with pages after it ("2004:28;216-218"), a year just before the pair
-        # ("1992 (12:2)"), pages after it ("(12:2):347-357") or a citation word nearby.
+        # ("1992 (12:2)", an image part up to 12 as issue numbers are), pages after it
+        # ("(12:2):347-357") or a citation word nearby.
         if 1900 <= series <= 2099 and len(m.group("s3")) == 4 and (";" in image or self._pages_after.match(text, end)):
             return False
-        if self._year_before.search(text, max(0, start - 8), start) or self._pages_after.match(text, end):
+        if self._pages_after.match(text, end):
             return False
+        if first <= 12 and self._year_before.search(text, max(0, start - 8), start):
+            return False  # an issue number after a year; "stable since 2019 (4:56)" stays
         if self._citation_context is not None:
             a, b = _sentence_bounds(text, start, end)
             low = text[a:b].lower()
