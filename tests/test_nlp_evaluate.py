@@ -80,6 +80,10 @@ def test_a_shared_word_is_not_a_match():
     out = score_mentions(terms, sentences, truth)
     assert out["detection"] == binary_scores(0, 1, 1)
     assert out["status_accuracy"] is None
+    # the concept the written words name is accepted: "lung carcinoma" written where the truth has lung cancer
+    truth2 = pa.table({"accession": ["A"], "sentence": ["Multiple lung metastases from lung cancer."],
+                       "term": ["lung carcinoma"], "concept": ["lung cancer"], "status": ["present"]})
+    assert score_mentions(terms, sentences, truth2)["detection"] == binary_scores(1, 0, 0)
 
 
 def test_sentences_cut_or_joined_differently_still_align_and_phenomena_are_scored():

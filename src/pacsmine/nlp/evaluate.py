@@ -12,7 +12,8 @@ References are scored as sets, at three levels:
 
 Mentions are scored by :func:`score_mentions`: a predicted mention counts only when its
 concept (the stage's ``name``, normalised) is the truth's concept (a Disease Ontology name,
-phantom/diseases.toml) in the same sentence; its assertion is then scored. Where the truth
+phantom/diseases.toml) or the one its written term names, in the same sentence; its
+assertion is then scored. Where the truth
 marks a ``phenomenon`` (every phantom since the hard mode; docs/phantom.md), mentions and
 references are also scored per phenomenon, and the hard phantom's distractor sentences
 (``truth/distractors.parquet``: "Dr.", clock times, ratios, citations, prior-exam
@@ -108,8 +109,9 @@ def score_mentions(terms, sentences, truth_mentions) -> dict[str, Any]:
 
     A prediction and a true mention align when they are in the same accession, in the same
     sentence (white space and case normalised; one may hold the other) and the
-    prediction's ``name`` is the true ``concept`` (:func:`norm_concept`); a shared word is
-    not enough. Each is used once, true mentions in table order taking the first free
+    prediction's ``name`` is the true ``concept`` or the concept that the written ``term``
+    itself names (:func:`norm_concept`: the phantom writes "lung cancer", a DO name of its
+    own, for lung carcinoma); a shared word is not enough. Each is used once, true mentions in table order taking the first free
     prediction in text order. Predictions in accessions the truth does not cover are left
     out.
 
@@ -144,10 +146,11 @@ def score_mentions(terms, sentences, truth_mentions) -> dict[str, Any]:
         preds = sorted(pred_by_acc.get(acc, []), key=lambda r: (r["sentence_index"], r.get("start") or 0))
         used = [False] * len(preds)
         for truth in truths:
-            concept, sentence = norm_concept(truth["concept"]), _norm_sentence(truth["sentence"])
+            names = {norm_concept(truth["concept"]), norm_concept(truth["term"])}
+            sentence = _norm_sentence(truth["sentence"])
             truth["_pred"] = None
             for i, pred in enumerate(preds):
-                if not used[i] and pred["_concept"] == concept and _same_sentence(pred["_sentence"], sentence):
+                if not used[i] and pred["_concept"] in names and _same_sentence(pred["_sentence"], sentence):
                     used[i] = True
                     truth["_pred"] = pred
                     pairs.append((pred, truth))
