@@ -172,3 +172,33 @@ def test_location_categories_are_not_scored_as_findings(tmp_path):
     assert got["label_names"] == 2 and got["label_names_mapped"] == 0
     assert "'Head', 'Thorax'" in got["note"] and "topics.labels" in got["note"]
     assert "present" not in got and "negation" not in got and "oracle" not in got
+
+
+def test_a_text_only_truth_does_not_score_linking(tmp_path):
+    import pyarrow.parquet as pq
+
+    from pacsmine.nlp.extract import SCHEMAS
+    from pacsmine.phantom import TRUTH_SCHEMAS
+
+    ws = Workspace(tmp_path / "ws")
+
+    def extract(ctx):
+        ctx.write_parquet("sentences.parquet", pa.table({
+            "accession": ["A"], "sentence_index": pa.array([0], pa.int32()), "text": ["Mass (series 3, image 4)."]}))
+        refs = SCHEMAS["references"].empty_table().to_pylist() or []
+        row = {name: None for name in SCHEMAS["references"].names}
+        row.update({"accession": "A", "sentence_index": 0, "series": 3, "instance": 4, "status": "unlinked"})
+        ctx.write_parquet("references.parquet", pa.Table.from_pylist(refs + [row], schema=SCHEMAS["references"]))
+        return {}
+
+    ws.run_stage("extract", {}, {}, extract)
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    pq.write_table(pa.table({"accession": ["A"], "sentence": ["Mass (series 3, image 4)."],
+                             "series": pa.array([3], pa.int32()), "series_written": [True],
+                             "instance": pa.array([4], pa.int32()), "phenomenon": ["reference"]}),
+                   truth / "references.parquet")
+    pq.write_table(TRUTH_SCHEMAS["images"].empty_table(), truth / "images.parquet")
+    refs = evaluate_extract(ws, truth)["references"]
+    assert refs["cited"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "tp": 1, "fp": 0, "fn": 0}
+    assert "linked" not in refs and "text-only" in refs["note"]

@@ -212,6 +212,12 @@ def _norm(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
+def _text_only(truth: Path) -> bool:
+    """True for a phantom written without images (its truth/images.parquet is empty)."""
+    images = truth / "images.parquet"
+    return images.exists() and pq.read_metadata(images).num_rows == 0
+
+
 def _series_of(image_id: str | None) -> int | None:
     if not image_id:
         return None
@@ -269,6 +275,10 @@ def evaluate_extract(ws: Workspace, truth: Path | None) -> dict[str, Any]:
             "sentences": set_scores(attributed, t_attr),
             "image_only_recall": _round(len(t_no_series & cited) / len(t_no_series)) if t_no_series else None,
         }
+        if _text_only(truth):  # nothing to link to: linking is not measured, not failed
+            for key in ("linked", "image_only_recall"):
+                del out["references"][key]
+            out["references"]["note"] = "text-only export (no images): linking and image-only references not scored"
         phenomena = sorted({t.get("phenomenon") for t in truth_refs if t.get("phenomenon")})
         if len(phenomena) > 1:
             out["references"]["by_phenomenon"] = {
