@@ -2,6 +2,8 @@
 
     PYTHONPATH=src .venv/bin/python bench/phantom_profile.py                 # 3,000 phantom reports per mode
     PYTHONPATH=src .venv/bin/python bench/phantom_profile.py --reports 10000
+    git worktree add /tmp/before a123d7a && PYTHONPATH=/tmp/before/src .venv/bin/python bench/phantom_profile.py
+                                     # the phantom before the hard mode (easy only)
 
 One row per corpus: the easy and the hard phantom (seed 7, the demo's) and the real corpora
 under ../shared/data that are present (chest CT FINDINGS sections, IU X-ray indication +
@@ -81,11 +83,18 @@ def profile(name: str, texts: list[str]) -> dict:
             "t10k": at[10_000], "t50k": at[50_000], "heaps": heaps}
 
 
-def phantom_texts(difficulty: str, reports: int, seed: int) -> list[str]:
+def phantom_texts(difficulty: str, reports: int, seed: int) -> list[str] | None:
+    """The phantom's report texts; None for "hard" with a pacsmine that has no hard mode
+    (so that the script also profiles an older checkout: PYTHONPATH=<old>/src)."""
     from pacsmine.config import load_config
     from pacsmine.phantom import iter_reports
 
-    cfg = load_config(overrides=[f'phantom.difficulty="{difficulty}"'])["phantom"]
+    cfg = load_config()["phantom"]
+    if "difficulty" not in cfg:
+        if difficulty != "easy":
+            return None
+    else:
+        cfg["difficulty"] = difficulty
     return [r.text for r in iter_reports(reports, seed, cfg)]
 
 
@@ -134,8 +143,13 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=3000, help="phantom reports per mode")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    rows = [profile(f"phantom easy (n={args.reports})", phantom_texts("easy", args.reports, args.seed)),
-            profile(f"phantom hard (n={args.reports})", phantom_texts("hard", args.reports, args.seed))]
+    rows = []
+    for mode in ("easy", "hard"):
+        texts = phantom_texts(mode, args.reports, args.seed)
+        if texts is None:
+            print(f"phantom {mode}: this pacsmine has no {mode} mode, skipped", file=sys.stderr)
+            continue
+        rows.append(profile(f"phantom {mode} (n={args.reports})", texts))
     for name, reader in (("ct_findings (chest CT)", ct_findings), ("iu_xray (chest X-ray)", iu_xray),
                          ("medpix_train (teaching)", medpix)):
         texts = reader()

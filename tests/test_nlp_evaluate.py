@@ -202,3 +202,40 @@ def test_a_text_only_truth_does_not_score_linking(tmp_path):
     refs = evaluate_extract(ws, truth)["references"]
     assert refs["cited"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "tp": 1, "fp": 0, "fn": 0}
     assert "linked" not in refs and "text-only" in refs["note"]
+
+
+def test_medpix_location_categories_get_a_note_not_a_precision(tmp_path):
+    """Real MedPix cases with their per-image location categories as report labels: the
+    labels name no disease concept, so extract gets a note, and topics would score them."""
+    import csv
+
+    from pacsmine.config import load_config
+    from pacsmine.ingest import run_ingest
+    from pacsmine.nlp import run_extract
+
+    from conftest import shared_file
+
+    reports_csv = shared_file("medpix_train/reports.csv")
+    labels_csv = shared_file("medpix_train/labels.csv")
+    obo = shared_file("disease_ontology/HumanDO.obo")
+    categories: dict[str, set[str]] = {}
+    with open(labels_csv, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            categories.setdefault(row["accession"], set()).add(row["location_category"])
+    export = tmp_path / "export"
+    export.mkdir()
+    with open(reports_csv, newline="", encoding="utf-8") as fh, \
+            open(export / "reports.csv", "w", newline="", encoding="utf-8") as out:
+        rows = list(csv.DictReader(fh))[:120]
+        writer = csv.DictWriter(out, fieldnames=[*rows[0].keys(), "labels"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "labels": ";".join(sorted(categories.get(row["accession"], ())))})
+    cfg = load_config(overrides=[f"extract.terms.ontology={obo}", "run.workers=1", "ingest.image_manifest=none.csv"])
+    ws = Workspace(tmp_path / "ws")
+    run_ingest(export, ws, cfg)
+    run_extract(ws, cfg)
+    got = evaluate_extract(ws, None)["labels"]
+    assert got["label_names_mapped"] == 0 and got["label_names"] >= 3
+    assert "categories, not findings" in got["note"]
+    assert not {"present", "negation", "oracle"} & set(got)
