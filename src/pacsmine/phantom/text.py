@@ -4,7 +4,10 @@
 into report text shaped like the paper's Figure 1 (HISTORY / TECHNIQUE / COMPARISON /
 FINDINGS / IMPRESSION, or no headers at all), and records, as it writes, every disease
 mention (present / absent / uncertain / historical) and every image reference with the
-exact sentence that carries it.
+exact sentence that carries it, each with its *phenomenon* (how it was written). One method
+writes each section (:meth:`ReportWriter.write` calls them in order over a ``_Draft``);
+with ``phantom.difficulty = "hard"`` some sentences are handed to
+:class:`~pacsmine.phantom.hard.HardWriter` (docs/phantom.md, "Easy and hard").
 
 Speed matters (the paper's 780K reports should take minutes): every template and word
 pool is compiled once into a :class:`~pacsmine.phantom.catalog.Pool`, and a report costs
