@@ -26,4 +26,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) demo-workspace demo-export
+	rm -rf $(VENV) demo-workspace demo-export demo-workspace-hard demo-export-hard

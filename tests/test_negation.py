@@ -1,4 +1,4 @@
-"""ConText negation/uncertainty/history, mention scoring, and floors on real radiology text."""
+"""ConText negation/uncertainty/history and floors on real radiology text (phantom scoring: test_nlp_evaluate.py)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ import pyarrow as pa
 import pytest
 
 from conftest import shared_file
+from pacsmine.nlp.evaluate import binary_scores
 from pacsmine.nlp.negation import (
     ConText,
-    binary_scores,
     evaluate_ct_findings,
     evaluate_iu_reports,
     evaluate_iu_xray,
     iu_report_from_labels,
     iu_reports_from_tables,
     read_ct_findings,
-    score_mentions,
     split_sentences_simple,
 )
 
@@ -72,42 +71,6 @@ def test_rules_are_data(tmp_path):
     c = ConText.from_config({"rules": str(rules)})
     assert flags(c, "sans effusion", "effusion") == [N]
     assert flags(c, "no effusion", "effusion") == [P]
-
-
-def test_binary_scores():
-    assert binary_scores(3, 1, 2) == {"precision": 0.75, "recall": 0.6, "f1": 0.6667, "tp": 3, "fp": 1, "fn": 2}
-    assert binary_scores(0, 0, 0)["f1"] == 0.0
-
-
-def test_score_mentions_on_hand_made_tables():
-    sentences = pa.table({
-        "accession": ["A1", "A1", "A2"], "sentence_index": pa.array([0, 1, 0], pa.int32()),
-        "text": ["No pleural  effusion or pneumothorax.", "Possible pneumonia.", "Lung cancer."],
-    })
-    terms = pa.table({
-        "accession": ["A1", "A1", "A1", "A2", "A9"], "sentence_index": pa.array([0, 0, 1, 0, 0], pa.int32()),
-        "start": pa.array([3, 24, 9, 0, 0], pa.int32()), "end": pa.array([19, 36, 18, 11, 4], pa.int32()),
-        "text": ["pleural effusion", "pneumothorax", "pneumonia", "Lung cancer", "cyst"],
-        "doid": ["D1", "D2", "D3", "D4", "D5"],
-        "name": ["pleural effusion", "pneumothorax", "pneumonia", "lung cancer", "cyst"],
-        "negated": [True, False, False, False, False], "uncertain": [False, False, True, False, False],
-        "historical": [False] * 5,
-    })
-    truth = pa.table({
-        "accession": ["A1", "A1", "A1", "A2", "A2"],
-        "sentence": ["No pleural effusion or pneumothorax.", "No pleural effusion or pneumothorax.",
-                     "possible pneumonia.", "Lung cancer.", "Lung cancer."],
-        "term": ["pleural effusion", "pneumothorax", "pneumonia", "lung carcinoma", "metastasis"],
-        "concept": ["pleural effusion", "pneumothorax", "pneumonia", "lung cancer", "metastasis"],
-        "status": ["absent", "absent", "uncertain", "historical", "present"],
-    })
-    out = score_mentions(terms, sentences, truth)
-    # A9 is not in the truth; 4 predictions align out of 4 scored and 5 true mentions.
-    assert out["aligned"] == 4
-    assert out["detection"] == binary_scores(4, 0, 1)
-    assert out["negation"] == binary_scores(1, 0, 1)  # pneumothorax missed
-    assert out["uncertainty"] == binary_scores(1, 0, 0)
-    assert out["historical"] == binary_scores(0, 0, 1)
 
 
 def test_sentence_splitter_joins_wrapped_lines():

@@ -27,7 +27,7 @@ def config():
 
 def test_mentions_are_in_their_sentences_and_sentences_in_the_text(reports):
     for r in reports:
-        for sentence, term, concept, status in r.mentions:
+        for sentence, term, concept, status, _phenomenon in r.mentions:
             assert sentence in r.text
             assert term in sentence
             assert concept in catalog().concepts
@@ -41,7 +41,7 @@ def test_mentions_are_in_their_sentences_and_sentences_in_the_text(reports):
 def test_statuses_follow_the_wording(reports):
     by_status = defaultdict(list)
     for r in reports:
-        for sentence, term, concept, status in r.mentions:
+        for sentence, term, concept, status, _phenomenon in r.mentions:
             by_status[status].append(sentence.lower())
     assert all(s.count("history") or s.startswith("prior history") for s in by_status["historical"])
     negation_cues = ("no ", "negative for", "not seen", "ruled out", "without")
@@ -63,7 +63,7 @@ def test_references_are_written_in_their_sentences(reports):
     forms = Counter()
     for r in reports:
         series = dict(r.series)
-        for sentence, s, written, instance in r.references:
+        for sentence, s, written, instance, _phenomenon in r.references:
             n_refs += 1
             assert sentence in r.text
             assert s in series and 1 <= instance <= series[s]

@@ -95,3 +95,29 @@ def test_cli_run_and_evaluate_json(export, tmp_path):
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
     assert {"ingest", "extract", "topics"} <= set(scores)
+
+
+def test_demo_evaluates_the_easy_and_the_hard_phantom(tmp_path, monkeypatch):
+    """`pacsmine demo` on a small size, text stages only: two exports, each evaluation says its phantom."""
+    from pacsmine.evaluate import print_side_by_side
+    from pacsmine.pipeline import run_demo
+
+    monkeypatch.chdir(tmp_path)
+    config = load_config(overrides=[*SMALL, 'run.stages=["ingest", "extract"]'])
+    evaluations = run_demo(config, reports=40)
+    assert set(evaluations) == {"easy", "hard"}
+    easy, hard = evaluations["easy"], evaluations["hard"]
+    assert easy["phantom"] == "easy" and hard["phantom"] == "hard"
+    assert json.loads((tmp_path / "demo-export-hard" / "export.json").read_text())["difficulty"] == "hard"
+    assert (tmp_path / "demo-export" / "images").is_dir() and not (tmp_path / "demo-export-hard" / "images").exists()
+    # the easy phantom: references linked; the hard one is text only, so linking is not scored
+    assert easy["extract"]["references"]["linked"]["recall"] == 1.0
+    assert "linked" not in hard["extract"]["references"]
+    # scores by phenomenon: the hard phantom has phenomena the easy one never writes
+    assert set(easy["extract"]["negation"]["by_phenomenon"]) <= {"finding", "hedge", "negation", "history", "impression"}
+    assert {"mixed", "negation_wording", "normal_statement"} <= set(hard["extract"]["negation"]["by_phenomenon"])
+    assert json.loads((tmp_path / "demo-workspace-hard" / "evaluation.json").read_text()) == hard
+    print_side_by_side({"easy phantom": easy, "hard phantom": hard})
+    # a second demo finds both phantoms current
+    again = run_demo(config, reports=40)
+    assert again["hard"]["extract"] == hard["extract"]

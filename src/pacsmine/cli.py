@@ -62,6 +62,11 @@ def phantom(
     reports: Annotated[int, typer.Option("--reports", "-n", help="Number of reports.")] = 3000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 0,
     images: Annotated[bool, typer.Option("--images/--no-images", help="Write DICOM key images.")] = True,
+    difficulty: Annotated[
+        Optional[str],
+        typer.Option("--difficulty", help="easy (the rules' own wordings) or hard (what real reports do); "
+                                          "default phantom.difficulty."),
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -69,6 +74,11 @@ def phantom(
     from .phantom import generate
 
     cfg = _config(config, set_)
+    if difficulty is not None:
+        cfg["phantom"]["difficulty"] = difficulty
+    if cfg["phantom"]["difficulty"] not in ("easy", "hard"):
+        raise typer.BadParameter(f"difficulty must be 'easy' or 'hard', not {cfg['phantom']['difficulty']!r}",
+                                 param_hint="--difficulty")
     summary = generate(out, reports=reports, seed=seed, config=cfg["phantom"], images=images)
     typer.echo(json.dumps(summary, indent=2))
 
@@ -197,7 +207,8 @@ def demo(
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Make a phantom export, run the whole pipeline into ./demo-workspace, evaluate, and say where it all is."""
+    """Make an easy and a hard phantom export, run the pipeline on each (./demo-workspace,
+    ./demo-workspace-hard), evaluate both side by side, and say where it all is."""
     from .pipeline import run_demo
 
     # run.demo.overrides apply on top of the defaults and the file; --set still wins.

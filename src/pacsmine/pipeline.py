@@ -47,8 +47,9 @@ def run_pipeline(export: Path, ws: Workspace, config: dict[str, Any], force: boo
     return results
 
 
-def _phantom_is_current(export: Path, reports: int, seed: int, phantom_config: dict[str, Any]) -> bool:
-    """True when ``export`` is a finished phantom of this size, seed and [phantom] config."""
+def _phantom_is_current(export: Path, reports: int, seed: int, phantom_config: dict[str, Any],
+                        images: bool = True) -> bool:
+    """True when ``export`` is a finished phantom of this size, seed, images flag and [phantom] config."""
     meta = export / "export.json"
     if not meta.exists():
         return False
@@ -60,56 +61,78 @@ def _phantom_is_current(export: Path, reports: int, seed: int, phantom_config: d
         info.get("generator") == "pacsmine.phantom"
         and info.get("reports") == reports
         and info.get("seed") == seed
-        and info.get("images") is True
+        and info.get("images") is images
         and info.get("config") == json.loads(json.dumps(phantom_config))
     )
 
 
-def run_demo(config: dict[str, Any], reports: int | None = None) -> dict[str, Any]:
-    """Phantom export -> every stage -> evaluation, in the current folder; returns the evaluation.
-
-    The phantom is regenerated only when its size or seed changed; it is written to a
-    temporary folder and renamed, so an interrupted generation is never mistaken for a
-    finished one.
-    """
-    from .evaluate import print_table, run_evaluate
+def _demo_phantom(export: Path, reports: int, seed: int, phantom_config: dict[str, Any], images: bool) -> None:
+    """(Re)generate the demo's phantom in ``export`` unless it is current; written to a
+    temporary folder and renamed, so an interrupted generation is never taken for a finished one."""
     from .phantom import generate
 
-    demo = config["run"]["demo"]
-    reports = int(reports if reports is not None else demo["reports"])
-    seed = int(demo["seed"])
-    export = Path(demo["export"]).resolve()
-    ws = Workspace(demo["workspace"])
-    started = time.perf_counter()
+    label = f"{phantom_config['difficulty']} phantom"
+    if _phantom_is_current(export, reports, seed, phantom_config, images):
+        console.print(f"[green]{label}[/]: {export} is current ({reports} reports, seed {seed})")
+        return
+    console.rule(f"{label}: {reports} reports, seed {seed}" + ("" if images else ", text only"))
+    tmp = export.with_name(export.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    generate(tmp, reports=reports, seed=seed, config=phantom_config, images=images)
+    shutil.rmtree(export, ignore_errors=True)
+    tmp.rename(export)
 
-    if _phantom_is_current(export, reports, seed, config["phantom"]):
-        console.print(f"[green]phantom[/]: {export} is current ({reports} reports, seed {seed})")
-    else:
-        console.rule(f"phantom: {reports} reports, seed {seed}")
-        tmp = export.with_name(export.name + ".partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        generate(tmp, reports=reports, seed=seed, config=config["phantom"], images=True)
-        shutil.rmtree(export, ignore_errors=True)
-        tmp.rename(export)
 
-    for stage in config["run"]["stages"]:
-        console.rule(stage)
+def _demo_stages(export: Path, ws: Workspace, config: dict[str, Any], stages: list[str], label: str) -> None:
+    for stage in stages:
+        console.rule(f"{stage} ({label})")
         runner = _runner(stage)
         if stage == "ingest":
             runner(export, ws, config)
         else:
             runner(ws, config)
 
-    console.rule("evaluate")
-    evaluation = run_evaluate(ws, config)
-    print_table(evaluation)
+
+def run_demo(config: dict[str, Any], reports: int | None = None) -> dict[str, Any]:
+    """Two phantom exports -> the stages -> evaluation, in the current folder; returns
+    ``{"easy": evaluation, "hard": evaluation}``.
+
+    The easy phantom (``run.demo``: with images, every stage of ``run.stages``) tests the
+    plumbing; the hard phantom (``run.demo.hard``: phantom.difficulty = "hard", by default
+    text only and the text stages only, to keep the demo short) tests the NLP on what real
+    reports do (docs/phantom.md). Each phantom is regenerated only when its size, seed or
+    config changed. ``reports`` overrides both sizes.
+    """
+    from .evaluate import print_side_by_side, print_table, run_evaluate
+
+    demo = config["run"]["demo"]
+    hard = demo["hard"]
+    seed = int(demo["seed"])
+    started = time.perf_counter()
+    runs = (
+        ("easy", int(reports if reports is not None else demo["reports"]), Path(demo["export"]).resolve(),
+         Workspace(demo["workspace"]), True, list(config["run"]["stages"])),
+        ("hard", int(reports if reports is not None else hard["reports"]), Path(hard["export"]).resolve(),
+         Workspace(hard["workspace"]), bool(hard["images"]), list(hard["stages"])),
+    )
+    evaluations: dict[str, Any] = {}
+    for difficulty, n, export, ws, images, stages in runs:
+        phantom_config = {**config["phantom"], "difficulty": difficulty}
+        _demo_phantom(export, n, seed, phantom_config, images)
+        _demo_stages(export, ws, config, stages, f"{difficulty} phantom")
+        console.rule(f"evaluate ({difficulty} phantom)")
+        evaluations[difficulty] = run_evaluate(ws, config)
+        print_table(evaluations[difficulty])
+    print_side_by_side({f"{d} phantom": e for d, e in evaluations.items()})
     seconds = time.perf_counter() - started
     console.rule("results")
-    console.print(f"phantom export (with ground truth in truth/): {export}")
-    console.print(f"workspace: {ws.root}")
-    for stage in config["run"]["stages"]:
-        console.print(f"  {stage:<8} {ws.stage_dir(stage)}  (metrics.json, manifest.json)")
-    console.print(f"  evaluation {ws.root / 'evaluation.json'}")
-    console.print("  layout and columns: docs/workspace.md")
+    for difficulty, n, export, ws, images, stages in runs:
+        console.print(f"{difficulty} phantom export ({n} reports{'' if images else ', text only'}; "
+                      f"ground truth in truth/): {export}")
+        console.print(f"  workspace: {ws.root}")
+        for stage in stages:
+            console.print(f"    {stage:<8} {ws.stage_dir(stage)}  (metrics.json, manifest.json)")
+        console.print(f"    evaluation {ws.root / 'evaluation.json'}")
+    console.print("layout and columns: docs/workspace.md; easy and hard phantoms: docs/phantom.md")
     console.print(f"demo finished in {seconds:.0f} s")
-    return evaluation
+    return evaluations

@@ -10,8 +10,14 @@ References are scored as sets, at three levels:
 * ``sentences`` - (accession, sentence text, series, instance): is each image
   attributed to the right sentence (white space normalised).
 
-Negation/uncertainty are scored by part B's
-:func:`pacsmine.nlp.negation.score_mentions`.
+Mentions are scored by :func:`score_mentions`: a predicted mention counts only when its
+concept (the stage's ``name``, normalised) is the truth's concept (a Disease Ontology name,
+phantom/diseases.toml) or the one its written term names, in the same sentence; its
+assertion is then scored. Where the truth
+marks a ``phenomenon`` (every phantom since the hard mode; docs/phantom.md), mentions and
+references are also scored per phenomenon, and the hard phantom's distractor sentences
+(``truth/distractors.parquet``: "Dr.", clock times, ratios, citations, prior-exam
+references) count the references read in them.
 
 Whether or not there is a truth folder, reports whose ``labels`` (ingest/reports.parquet:
 hand-coded terms a real export carries, e.g. the OpenI MeSH/Problems) are set are scored
@@ -21,6 +27,8 @@ docs/terms.md, "Scoring against an export's labels").
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +36,8 @@ import pyarrow.parquet as pq
 
 from ..workspace import Workspace
 
-__all__ = ["evaluate_extract", "score_labels", "set_scores"]
+__all__ = ["evaluate_extract", "score_labels", "set_scores", "binary_scores", "score_mentions",
+           "norm_concept", "predicted_status", "score_distractors"]
 
 # Sections that state the clinical question or the technique, not what the report finds:
 # hand-coded labels describe the findings, so mentions there are not scored against them.
@@ -49,12 +58,164 @@ def set_scores(predicted: set, truth: set) -> dict[str, Any]:
             "fp": len(predicted) - tp, "fn": len(truth) - tp}
 
 
+def binary_scores(tp: int, fp: int, fn: int) -> dict[str, float | int]:
+    """Precision, recall and F1 with their counts (0.0 where undefined)."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "tp": tp, "fp": fp, "fn": fn}
+
+
+def _norm_sentence(text: str | None) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text or "").lower().split())
+
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def norm_concept(name: str | None) -> str:
+    """A concept name compared case-, accent- and punctuation-blind: "Liver  Cirrhosis," ->
+    "liver cirrhosis"."""
+    return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", name or "").lower()).strip()
+
+
+def _same_sentence(predicted: str, truth: str) -> bool:
+    """The stage's sentence and the truth's are the same sentence: equal, or one holds the
+    other (a wrapped or run-on sentence the splitter cut or joined differently)."""
+    return predicted == truth or bool(predicted and truth and (predicted in truth or truth in predicted))
+
+
+def predicted_status(row: dict) -> str:
+    """A predicted mention's status: its ``status`` where the stage writes one, else from
+    the flags (negated -> absent, uncertain -> uncertain, historical -> historical)."""
+    if row.get("status"):
+        return row["status"]
+    if row.get("negated"):
+        return "absent"
+    if row.get("uncertain"):
+        return "uncertain"
+    if row.get("historical"):
+        return "historical"
+    return "present"
+
+
+def score_mentions(terms, sentences, truth_mentions) -> dict[str, Any]:
+    """Score predicted mentions against a phantom's truth.
+
+    ``terms``: extract/terms.parquet (accession, sentence_index, start, name, negated,
+    uncertain, historical, optionally status); ``sentences``: extract/sentences.parquet
+    (accession, sentence_index, text); ``truth_mentions``: truth/mentions.parquet
+    (accession, sentence, term, concept, status, optionally phenomenon). All pyarrow Tables.
+
+    A prediction and a true mention align when they are in the same accession, in the same
+    sentence (white space and case normalised; one may hold the other) and the
+    prediction's ``name`` is the true ``concept`` or the concept that the written ``term``
+    itself names (:func:`norm_concept`: the phantom writes "lung cancer", a DO name of its
+    own, for lung carcinoma); a shared word is not enough. Each is used once, true mentions in table order taking the first free
+    prediction in text order. Predictions in accessions the truth does not cover are left
+    out.
+
+    Returns ``{"detection": {precision, recall, f1, tp, fp, fn}, "negation": ...,
+    "uncertainty": ..., "historical": ..., "aligned": n, "status_accuracy": share of
+    aligned pairs with the true status}``; negation counts aligned pairs only, positive =
+    absent (uncertainty: uncertain; historical: historical). With a ``phenomenon``
+    column, ``"by_phenomenon"`` maps each to ``{"mentions", "detected" (recall),
+    "status_correct" (share of the detected with the true status), "end_to_end" (share
+    of all with a detection of the true status)}``.
+    """
+    sentence_text = {
+        (r["accession"], r["sentence_index"]): _norm_sentence(r["text"])
+        for r in sentences.select(["accession", "sentence_index", "text"]).to_pylist()
+    }
+    truth_rows = truth_mentions.to_pylist()
+    truth_by_acc: dict[str, list[dict]] = {}
+    for row in truth_rows:
+        truth_by_acc.setdefault(row["accession"], []).append(row)
+    pred_by_acc: dict[str, list[dict]] = {}
+    n_pred = 0
+    for row in terms.to_pylist():
+        if row["accession"] not in truth_by_acc:
+            continue  # a report the truth does not cover cannot be scored
+        n_pred += 1
+        row["_sentence"] = sentence_text.get((row["accession"], row["sentence_index"]), "")
+        row["_concept"] = norm_concept(row.get("name"))
+        pred_by_acc.setdefault(row["accession"], []).append(row)
+
+    pairs: list[tuple[dict, dict]] = []
+    for acc, truths in truth_by_acc.items():
+        preds = sorted(pred_by_acc.get(acc, []), key=lambda r: (r["sentence_index"], r.get("start") or 0))
+        used = [False] * len(preds)
+        for truth in truths:
+            names = {norm_concept(truth["concept"]), norm_concept(truth["term"])}
+            sentence = _norm_sentence(truth["sentence"])
+            truth["_pred"] = None
+            for i, pred in enumerate(preds):
+                if not used[i] and pred["_concept"] in names and _same_sentence(pred["_sentence"], sentence):
+                    used[i] = True
+                    truth["_pred"] = pred
+                    pairs.append((pred, truth))
+                    break
+    matched = len(pairs)
+    out: dict[str, Any] = {"detection": binary_scores(matched, n_pred - matched, len(truth_rows) - matched),
+                           "aligned": matched}
+    for name, flag, status in (("negation", "negated", "absent"), ("uncertainty", "uncertain", "uncertain"),
+                               ("historical", "historical", "historical")):
+        tp = sum(1 for p, t in pairs if p[flag] and t["status"] == status)
+        fp = sum(1 for p, t in pairs if p[flag] and t["status"] != status)
+        fn = sum(1 for p, t in pairs if not p[flag] and t["status"] == status)
+        out[name] = binary_scores(tp, fp, fn)
+    right = sum(1 for p, t in pairs if predicted_status(p) == t["status"])
+    out["status_accuracy"] = _round(right / matched) if matched else None
+    if "phenomenon" in truth_mentions.column_names:
+        groups: dict[str, list[dict]] = {}
+        for t in truth_rows:
+            groups.setdefault(t["phenomenon"] or "", []).append(t)
+        by: dict[str, Any] = {}
+        for phenomenon in sorted(groups):
+            rows = groups[phenomenon]
+            found = [t for t in rows if t["_pred"] is not None]
+            correct = sum(1 for t in found if predicted_status(t["_pred"]) == t["status"])
+            by[phenomenon] = {"mentions": len(rows), "detected": _round(len(found) / len(rows)),
+                              "status_correct": _round(correct / len(found)) if found else None,
+                              "end_to_end": _round(correct / len(rows))}
+        out["by_phenomenon"] = by
+    return out
+
+
+def score_distractors(distractors, predicted: list[tuple[str, str]]) -> dict[str, Any]:
+    """References read in sentences that cite no current image.
+
+    ``distractors``: truth/distractors.parquet rows (accession, sentence, phenomenon);
+    ``predicted``: (accession, normalised sentence text) of every predicted reference that
+    cites no true image (a false one).
+    Returns per phenomenon ``{"sentences": n, "with_false_reference": k, "false_references": m}``.
+    """
+    refs_by_acc: dict[str, list[str]] = {}
+    for acc, sentence in predicted:
+        refs_by_acc.setdefault(acc, []).append(sentence)
+    out: dict[str, Any] = {}
+    for row in distractors:
+        entry = out.setdefault(row["phenomenon"], {"sentences": 0, "with_false_reference": 0, "false_references": 0})
+        sentence = _norm_sentence(row["sentence"])
+        hits = sum(1 for s in refs_by_acc.get(row["accession"], ()) if _same_sentence(s, sentence))
+        entry["sentences"] += 1
+        entry["with_false_reference"] += bool(hits)
+        entry["false_references"] += hits
+    return dict(sorted(out.items()))
+
+
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
 
 def _norm(text: str | None) -> str:
     return " ".join((text or "").split())
+
+
+def _text_only(truth: Path) -> bool:
+    """True for a phantom written without images (its truth/images.parquet is empty)."""
+    images = truth / "images.parquet"
+    return images.exists() and pq.read_metadata(images).num_rows == 0
 
 
 def _series_of(image_id: str | None) -> int | None:
@@ -103,29 +264,54 @@ def evaluate_extract(ws: Workspace, truth: Path | None) -> dict[str, Any]:
                 linked.add((r["accession"], _series_of(r["image_id"]), r["instance"]))
             attributed.add((r["accession"], text_of.get((r["accession"], r["sentence_index"]), ""), series, r["instance"]))
         t_cited = {(t["accession"], t["series"], t["instance"]) for t in truth_refs}
+        # an image the archive does not hold (hard phantom: "unarchived") cannot be linked
+        t_archived = {(t["accession"], t["series"], t["instance"]) for t in truth_refs
+                      if t.get("phenomenon") != "unarchived"}
         t_attr = {(t["accession"], _norm(t["sentence"]), t["series"], t["instance"]) for t in truth_refs}
         t_no_series = {(t["accession"], t["series"], t["instance"]) for t in truth_refs if not t.get("series_written", True)}
         out["references"] = {
             "cited": set_scores(cited, t_cited),
-            "linked": set_scores(linked, t_cited),
+            "linked": set_scores(linked, t_archived),
             "sentences": set_scores(attributed, t_attr),
             "image_only_recall": _round(len(t_no_series & cited) / len(t_no_series)) if t_no_series else None,
         }
+        if _text_only(truth):  # nothing to link to: linking is not measured, not failed
+            for key in ("linked", "image_only_recall"):
+                del out["references"][key]
+            out["references"]["note"] = "text-only export (no images): linking and image-only references not scored"
+        phenomena = sorted({t.get("phenomenon") for t in truth_refs if t.get("phenomenon")})
+        if len(phenomena) > 1:
+            out["references"]["by_phenomenon"] = {
+                ph: {"references": len(keys), "cited_recall": _round(len(keys & cited) / len(keys))}
+                for ph in phenomena
+                for keys in [{(t["accession"], t["series"], t["instance"]) for t in truth_refs if t.get("phenomenon") == ph}]
+            }
+        distractors_path = truth / "distractors.parquet"
+        if distractors_path.exists():
+            false_refs = []
+            for r in refs:
+                series = r["series"] if r["series"] is not None else _series_of(r["image_id"])
+                if (r["accession"], series, r["instance"]) not in t_cited:
+                    false_refs.append((r["accession"], _norm_sentence(text_of.get((r["accession"], r["sentence_index"]), ""))))
+            distractors = pq.read_table(distractors_path).to_pylist()
+            if distractors:
+                out["references"]["distractors"] = score_distractors(distractors, false_refs)
     mentions_path = truth / "mentions.parquet"
     if mentions_path.exists():
-        try:
-            from .negation import score_mentions
-        except ImportError as exc:  # part B's scorer not installed: say so, score the rest
-            out["negation"] = {"error": f"score_mentions unavailable: {exc}"}
-        else:
-            terms = pq.read_table(ext / "terms.parquet")
-            out["negation"] = score_mentions(terms, pq.read_table(ext / "sentences.parquet"), pq.read_table(mentions_path))
+        terms = pq.read_table(ext / "terms.parquet")
+        out["negation"] = score_mentions(terms, pq.read_table(ext / "sentences.parquet"), pq.read_table(mentions_path))
     return out
 
 
 def score_labels(ws: Workspace) -> dict[str, Any] | None:
     """The stage's disease mentions against the reports' hand-coded ``labels``, or None
     when no report carries labels.
+
+    Only labels that name a concept are scored: ``label_names_mapped`` of ``label_names``
+    distinct label heads ("normal" aside) map to a concept through the stage's matcher.
+    When none does (MedPix location categories such as "Thorax"), the result holds a
+    ``note`` instead of scores (topics.labels scores the topics against such categories);
+    the IU chest-heading ``oracle`` is given only when some label is an IU heading.
 
     The labels are mapped to DOIDs by the matcher the stage itself used (rebuilt from the
     extract manifest's ``terms`` settings), so a missing ontology file is reported as
@@ -151,6 +337,16 @@ def score_labels(ws: Workspace) -> dict[str, Any] | None:
         annotator = TermAnnotator.from_config(section)
     except (OSError, ValueError) as exc:
         return out | {"error": f"the stage's term matcher could not be rebuilt: {exc}"}
+    heads = sorted({x.split("/")[0].strip() for lab in reports.column("labels").to_pylist() if lab
+                    for x in lab if x and x.strip()})
+    named = [h for h in heads if h.lower() != "normal"]
+    mapped = [h for h in named if _label_concepts(h, annotator)]
+    out.update({"label_names": len(named), "label_names_mapped": len(mapped)})
+    if not mapped:
+        examples = ", ".join(repr(h) for h in named[:4])
+        return out | {"note": (f"no label names a concept of the stage's vocabulary ({examples}"
+                               f"{', ...' if len(named) > 4 else ''}): the labels are categories, not findings, "
+                               "so mentions are not scored against them; topics.labels scores the topics against them")}
     ext = ws.stage_dir("extract")
     sentences = pq.read_table(ext / "sentences.parquet", columns=["accession", "sentence_index", "text", "section"])
     terms = pq.read_table(ext / "terms.parquet", columns=["accession", "sentence_index", "doid", "negated", "uncertain"])
@@ -162,6 +358,26 @@ def score_labels(ws: Workspace) -> dict[str, Any] | None:
                               if x and {v.split("/")[0].strip().lower() for v in x} == {"normal"}),
         "present": scored["present"], "negation": scored["negation"], "concepts_scored": scored["n"],
         "labelled_concepts": scored["labelled"],
-        "oracle": res["oracle"],
     })
+    # The oracle reads the IU X-ray chest headings (rules/terms_eval_iu.toml): only for labels that use them.
+    iu_headings = {h.lower() for h in _iu_headings()}
+    if iu_headings & {h.lower() for h in named}:
+        out["oracle"] = res["oracle"]
+    else:
+        out["oracle_note"] = "no label is an IU X-ray heading: the chest-heading oracle is not applied"
     return out
+
+
+def _label_concepts(head: str, annotator) -> set[str]:
+    """Concept codes one label head names through the stage's matcher, also read inverted
+    ("Hernia, Hiatal" -> "Hiatal Hernia")."""
+    variants = {head, " ".join(reversed([p.strip() for p in head.split(",")]))}
+    return {getattr(m, "code", None) or getattr(m, "doid", None) for v in variants for m in annotator.match(v)} - {None}
+
+
+def _iu_headings() -> list[str]:
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("pacsmine.nlp").joinpath("rules", "terms_eval_iu.toml").read_text("utf-8")
+    return list(tomllib.loads(text)["headings"])

@@ -9,7 +9,7 @@ a full stop), at the next or previous trigger, at the sentence's end, or after
 both terms while "no effusion; small nodule" negates only the first. Pseudo-triggers
 ("no change", "prior study") are matched so that the real triggers inside them are not.
 
-:func:`score_mentions` compares predicted mentions with a phantom's ``truth/mentions.parquet``;
+Scoring against a phantom's truth lives in :mod:`pacsmine.nlp.evaluate`;
 :func:`evaluate_iu_reports` compares findings with IU-style hand-coded labels, from the raw
 CSV (:func:`evaluate_iu_xray`) or from a workspace's tables (``pacsmine evaluate``).
 """
@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-__all__ = ["ConText", "Trigger", "score_mentions", "binary_scores", "DEFAULT_TERMINATORS",
+from .evaluate import binary_scores
+
+__all__ = ["ConText", "Trigger", "DEFAULT_TERMINATORS",
            "split_sentences_simple", "read_ct_findings", "read_iu_reports",
            "evaluate_ct_findings", "evaluate_iu_xray", "evaluate_iu_reports", "iu_report_from_labels",
            "iu_reports_from_tables"]
@@ -205,86 +206,6 @@ class ConText:
             if start < e and end > s:
                 flags[_FLAG[category]] = True
         return flags
-
-
-# --------------------------------------------------------------------------- scoring
-
-
-def binary_scores(tp: int, fp: int, fn: int) -> dict[str, float | int]:
-    """Precision, recall and F1 with their counts (0.0 where undefined)."""
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "tp": tp, "fp": fp, "fn": fn}
-
-
-def _norm_sentence(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text or "").lower().split())
-
-
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z0-9]+", (text or "").lower()))
-
-
-def _aligned(pred: dict, truth: dict) -> bool:
-    a, b = (pred["text"] or "").lower(), (truth["term"] or "").lower()
-    if a and b and (a in b or b in a or _words(a) & _words(b)):
-        return True
-    return bool(pred["name"]) and (pred["name"] or "").lower() == (truth["concept"] or "").lower()
-
-
-def score_mentions(terms, sentences, truth_mentions) -> dict:
-    """Score predicted disease mentions against a phantom's truth.
-
-    ``terms``: extract/terms.parquet (accession, sentence_index, text, name, negated,
-    uncertain, ...); ``sentences``: extract/sentences.parquet (accession, sentence_index,
-    text); ``truth_mentions``: truth/mentions.parquet (accession, sentence, term, concept,
-    status). All are pyarrow Tables. A prediction and a true mention align when they are in
-    the same accession and the same sentence text (whitespace and case normalised) and
-    their surface texts overlap (substring or a shared word) or the prediction's ontology
-    name equals the true concept; each is used once, greedily in text order.
-
-    Returns ``{"detection": {precision, recall, f1, tp, fp, fn}, "negation": {...},
-    "uncertainty": {...}, "historical": {...}, "aligned": n}``; negation counts only
-    aligned pairs, positive class = absent (uncertainty: positive = uncertain).
-    """
-    sentence_text = {
-        (r["accession"], r["sentence_index"]): _norm_sentence(r["text"])
-        for r in sentences.select(["accession", "sentence_index", "text"]).to_pylist()
-    }
-    truth_by_key: dict[tuple[str, str], list[dict]] = {}
-    for row in truth_mentions.to_pylist():
-        truth_by_key.setdefault((row["accession"], _norm_sentence(row["sentence"])), []).append(row)
-    truth_accessions = {a for a, _ in truth_by_key}
-    pred_by_key: dict[tuple[str, str], list[dict]] = {}
-    n_pred = 0
-    for row in terms.to_pylist():
-        if row["accession"] not in truth_accessions:
-            continue  # a report the truth does not cover cannot be scored
-        n_pred += 1
-        key = (row["accession"], sentence_text.get((row["accession"], row["sentence_index"]), ""))
-        pred_by_key.setdefault(key, []).append(row)
-
-    pairs: list[tuple[dict, dict]] = []
-    for key, truths in truth_by_key.items():
-        preds = sorted(pred_by_key.get(key, []), key=lambda r: (r["sentence_index"], r.get("start") or 0))
-        used = [False] * len(preds)
-        for truth in truths:
-            for i, pred in enumerate(preds):
-                if not used[i] and _aligned(pred, truth):
-                    used[i] = True
-                    pairs.append((pred, truth))
-                    break
-    n_truth = sum(len(v) for v in truth_by_key.values())
-    matched = len(pairs)
-    out: dict[str, Any] = {"detection": binary_scores(matched, n_pred - matched, n_truth - matched), "aligned": matched}
-    for name, flag, status in (("negation", "negated", "absent"), ("uncertainty", "uncertain", "uncertain"),
-                               ("historical", "historical", "historical")):
-        tp = sum(1 for p, t in pairs if p[flag] and t["status"] == status)
-        fp = sum(1 for p, t in pairs if p[flag] and t["status"] != status)
-        fn = sum(1 for p, t in pairs if not p[flag] and t["status"] == status)
-        out[name] = binary_scores(tp, fp, fn)
-    return out
 
 
 # ------------------------------------------------------------ measurement on real text

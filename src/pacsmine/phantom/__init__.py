@@ -6,7 +6,7 @@ export laid out as docs/export.md describes::
     OUT/reports.csv                                    accession, patient_id, modality, body_part, study_date, text
     OUT/images/<patient_id>/<accession>/<series>/<instance>.dcm
     OUT/export.json                                    generator, seed, counts, injected faults
-    OUT/truth/{reports,references,mentions,images}.parquet
+    OUT/truth/{reports,references,mentions,distractors,images}.parquet
 
 The phantom never imports the mining code (ingest, nlp, topics): it is the world those
 stages are tested against. Same seed, same bytes. See docs/phantom.md.
@@ -42,11 +42,14 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
     ]),
     "references": pa.schema([
         ("accession", pa.string()), ("sentence", pa.string()), ("series", pa.int32()),
-        ("series_written", pa.bool_()), ("instance", pa.int32()),
+        ("series_written", pa.bool_()), ("instance", pa.int32()), ("phenomenon", pa.string()),
     ]),
     "mentions": pa.schema([
         ("accession", pa.string()), ("sentence", pa.string()), ("term", pa.string()),
-        ("concept", pa.string()), ("status", pa.string()),
+        ("concept", pa.string()), ("status", pa.string()), ("phenomenon", pa.string()),
+    ]),
+    "distractors": pa.schema([
+        ("accession", pa.string()), ("sentence", pa.string()), ("phenomenon", pa.string()),
     ]),
     "images": pa.schema([
         ("accession", pa.string()), ("series", pa.int32()), ("instance", pa.int32()), ("path", pa.string()),
@@ -176,6 +179,7 @@ def generate(out: Path, reports: int, seed: int, config: dict[str, Any], images:
         "generator": "pacsmine.phantom",
         "version": __version__,
         "seed": seed,
+        "difficulty": config["difficulty"],
         "reports": reports,
         "images": images,
         "counts": counts,
@@ -221,19 +225,26 @@ def _collect(columns: dict[str, dict[str, list]], report: Report) -> None:
     r["findings"].append(report.findings)
     r["style"].append(report.style)
     refs = columns["references"]
-    for sentence, series, written, instance in report.references:
+    for sentence, series, written, instance, phenomenon in report.references:
         refs["accession"].append(acc)
         refs["sentence"].append(sentence)
         refs["series"].append(series)
         refs["series_written"].append(written)
         refs["instance"].append(instance)
+        refs["phenomenon"].append(phenomenon)
     m = columns["mentions"]
-    for sentence, term, concept, status in report.mentions:
+    for sentence, term, concept, status, phenomenon in report.mentions:
         m["accession"].append(acc)
         m["sentence"].append(sentence)
         m["term"].append(term)
         m["concept"].append(concept)
         m["status"].append(status)
+        m["phenomenon"].append(phenomenon)
+    dis = columns["distractors"]
+    for sentence, phenomenon in report.distractors:
+        dis["accession"].append(acc)
+        dis["sentence"].append(sentence)
+        dis["phenomenon"].append(phenomenon)
 
 
 def _write_images(image_writer, pending: list[Report], columns: dict[str, dict[str, list]]) -> None:

@@ -4,7 +4,10 @@
 into report text shaped like the paper's Figure 1 (HISTORY / TECHNIQUE / COMPARISON /
 FINDINGS / IMPRESSION, or no headers at all), and records, as it writes, every disease
 mention (present / absent / uncertain / historical) and every image reference with the
-exact sentence that carries it.
+exact sentence that carries it, each with its *phenomenon* (how it was written). One method
+writes each section (:meth:`ReportWriter.write` calls them in order over a ``_Draft``);
+with ``phantom.difficulty = "hard"`` some sentences are handed to
+:class:`~pacsmine.phantom.hard.HardWriter` (docs/phantom.md, "Easy and hard").
 
 Speed matters (the paper's 780K reports should take minutes): every template and word
 pool is compiled once into a :class:`~pacsmine.phantom.catalog.Pool`, and a report costs
@@ -34,8 +37,11 @@ _SERIES_SIZES = Pool([(30, 120), (120, 400), (400, 1400)], [0.35, 0.45, 0.2])
 class Report:
     """One generated report and its ground truth.
 
-    ``mentions``: (sentence, term as written, concept, status) tuples.
-    ``references``: (sentence, series, series_written, instance) tuples, one per cited image.
+    ``mentions``: (sentence, term as written, concept, status, phenomenon) tuples.
+    ``references``: (sentence, series, series_written, instance, phenomenon) tuples, one per
+    cited image (phenomenon "unarchived": the cited series is not in the archive).
+    ``distractors``: (sentence, phenomenon) of sentences that hold no finding and cite no
+    current image but look as if they might (hard mode: "Dr.", clock times, ratios, ...).
     ``key_images``: (series, instance) -> concepts drawn in that image.
     ``series``: (series number, number of instances) of the study.
     """
@@ -51,8 +57,9 @@ class Report:
     contrast: bool
     text: str = ""
     findings: list[str] = field(default_factory=list)
-    mentions: list[tuple[str, str, str, str]] = field(default_factory=list)
-    references: list[tuple[str, int, bool, int]] = field(default_factory=list)
+    mentions: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    references: list[tuple[str, int, bool, int, str]] = field(default_factory=list)
+    distractors: list[tuple[str, str]] = field(default_factory=list)
     key_images: dict[tuple[int, int], list[str]] = field(default_factory=dict)
     series: list[tuple[int, int]] = field(default_factory=list)
 
@@ -94,6 +101,72 @@ class _Style:
         # Terse radiologists write shorter reports, verbose ones longer.
         self.length_factor = (0.75, 1.0, 1.25, 0.9, 1.1, 1.0)[index % 6]
         self.abbreviate_ranges = index % 2 == 0
+
+
+class _Draft:
+    """One report being written: its latent case, style, shared fields and sections so far.
+
+    The section writers of :class:`ReportWriter` read and extend it; :meth:`mention`
+    records a truth mention, :meth:`surface` draws how a concept is written and
+    :meth:`size` a measurement within a range of millimetres.
+    """
+
+    def __init__(self, writer: "ReportWriter", rng, report: Report, age: int, sex: str):
+        cat = writer.cat
+        self.writer = writer
+        self.rng = rng
+        self.rnd = rng.random
+        self.report = report
+        self.st: _Style = writer.styles[report.style]
+        self.region = cat.regions[report.region]
+        self.case = cat.case_types[report.case_type]
+        self.adjectives: Pool = writer.adjectives[report.modality]
+        self.present: set[str] = set(report.findings)
+        self.fields: dict[str, Any] = {
+            "modality_name": cat.words["modality_names"][report.modality],
+            "region": writer.region_names[report.region].draw(self.rnd), "age": age, "sex": sex,
+            "sex_cap": _cap(sex), "density": cat.words["density"][report.modality],
+        }
+        self.main_loc = ""
+        self.negatable: list[str] = []
+        self.history: list[str] = []
+        self.technique: list[str] = []
+        self.comparison: list[str] = []
+        self.findings: list[str] = []
+        self.negations: list[str] = []  # statements interleaved after the positive findings
+        self.impression: list[str] = []
+        self.body: list[str] = []
+
+    def surface(self, concept: str) -> str:
+        """How this report writes ``concept`` (hard mode: sometimes an abbreviation)."""
+        surface = self.writer.surfaces[concept].draw(self.rnd)
+        hard = self.writer.hard
+        return surface if hard is None else hard.abbreviate(self, concept, surface)
+
+    def mention(self, sentence: str, surface: str, concept: str, status: str, phenomenon: str) -> None:
+        """Record a truth mention; an abbreviation written in an easy template is the
+        phenomenon "abbreviation"."""
+        if surface not in sentence:  # written capitalised at the start of the sentence
+            surface = _cap(surface)
+        hard = self.writer.hard
+        if hard is not None and phenomenon in _EASY_PHENOMENA and hard.is_abbreviation(surface):
+            phenomenon = "abbreviation"
+        self.report.mentions.append((sentence, surface, concept, status, phenomenon))
+
+    def size(self, range_mm: tuple[float, float]) -> tuple[str, float]:
+        """A measurement drawn in ``range_mm``, written in the style's unit; and its mm."""
+        lo, hi = range_mm
+        mm = lo + (hi - lo) * self.rnd()
+        unit = self.st.unit.draw(self.rnd)
+        if unit == "mm":
+            return f"{mm:.0f} mm", mm
+        if unit == "cm2":
+            return f"{mm / 10:.1f} x {mm * (0.5 + 0.4 * self.rnd()) / 10:.1f} cm", mm
+        return f"{mm / 10:.1f} cm", mm
+
+
+# The phenomena of the easy templates: what each kind of sentence is.
+_EASY_PHENOMENA = frozenset({"finding", "hedge", "negation", "history", "impression"})
 
 
 class ReportWriter:
@@ -142,6 +215,14 @@ class ReportWriter:
         mean, sd = float(config["mean_words"]), float(config["sd_words"])
         self.len_sigma = math.sqrt(math.log(1.0 + (sd / mean) ** 2))
         self.len_mu = math.log(mean) - self.len_sigma**2 / 2
+        difficulty = config["difficulty"]
+        if difficulty not in ("easy", "hard"):
+            raise ValueError(f"phantom.difficulty must be 'easy' or 'hard', not {difficulty!r}")
+        self.hard = None
+        if difficulty == "hard":
+            from .hard import HardWriter
+
+            self.hard = HardWriter(self, config["hard"])
 
     # ------------------------------------------------------------------ latent case
 
@@ -171,90 +252,95 @@ class ReportWriter:
     # ------------------------------------------------------------------ writing
 
     def write(self, rng, report: Report, age: int, sex: str) -> Report:
-        """Fill ``report.text`` and its truth (mentions, references, key images)."""
-        rnd = rng.random
-        cat, cfg = self.cat, self.config
-        st = self.styles[report.style]
-        region = cat.regions[report.region]
-        case = cat.case_types[report.case_type]
-        modality = report.modality
-        mentions = report.mentions
-        adjectives = self.adjectives[modality]
-        region_name = self.region_names[report.region].draw(rnd)
-        modality_name = cat.words["modality_names"][modality]
-        present = set(report.findings)
-        fields = {
-            "modality_name": modality_name, "region": region_name, "age": age, "sex": sex,
-            "sex_cap": _cap(sex), "density": cat.words["density"][modality],
-        }
+        """Fill ``report.text`` and its truth (mentions, references, key images, distractors).
 
-        def mention(sentence: str, surface: str, concept: str, status: str) -> None:
-            if surface not in sentence:  # written capitalised at the start of the sentence
-                surface = _cap(surface)
-            mentions.append((sentence, surface, concept, status))
+        The report is written section by section (:meth:`_history`, :meth:`_technique`,
+        :meth:`_findings`, :meth:`_hedge`, :meth:`_negations`, :meth:`_impression`, then
+        :meth:`_fill` to the drawn length); each piece appends its sentences to the draft
+        and records the truth of what it wrote.
+        """
+        d = _Draft(self, rng, report, age, sex)
+        hard = self.hard
+        d.history = self._history(d)
+        if hard is not None:
+            hard.question(d)
+        d.technique = self._technique(d)
+        d.comparison = [_cap(d.st.comparison.draw(d.rnd).format_map(d.fields))]
+        d.findings = self._findings(d)
+        self._hedge(d)
+        d.negations = self._negations(d)
+        if hard is not None:
+            hard.mixed(d)
+            hard.normal_statement(d)
+        d.impression = self._impression(d)
+        if hard is not None:
+            hard.distractor(d)
+        self._fill(d)
+        report.text = self._assemble(d)
+        return report
 
-        def size_text() -> tuple[str, float]:
-            c_lo, c_hi = size_range
-            mm = c_lo + (c_hi - c_lo) * rnd()
-            unit = st.unit.draw(rnd)
-            if unit == "mm":
-                return f"{mm:.0f} mm", mm
-            if unit == "cm2":
-                return f"{mm / 10:.1f} x {mm * (0.5 + 0.4 * rnd()) / 10:.1f} cm", mm
-            return f"{mm / 10:.1f} cm", mm
-
-        # ---------------------------------------------------------------- HISTORY
+    def _history(self, d: "_Draft") -> list[str]:
+        """HISTORY: the symptom, a recalled cancer (a historical mention), procedures."""
+        rnd, st = d.rnd, d.st
         history: list[str] = []
         primary = None
-        if case.oncologic or rnd() < cfg["p_incidental_history"]:
+        if d.case.oncologic or rnd() < self.config["p_incidental_history"]:
             for _ in range(3):
                 candidate = self.history_primaries.draw(rnd)
-                if candidate not in present:
+                if candidate not in d.present:
                     primary = candidate
                     break
-        symptom = self.symptoms[report.region].draw(rnd)
-        fields["symptom"], fields["symptom_cap"] = symptom, _cap(symptom)
+        symptom = self.symptoms[d.report.region].draw(rnd)
+        d.fields["symptom"], d.fields["symptom_cap"] = symptom, _cap(symptom)
         if primary is not None:
-            surface = self.surfaces[primary].draw(rnd)
-            sentence = _cap(st.historical.draw(rnd).format_map({**fields, "term": surface}))
+            surface = d.surface(primary)
+            sentence = _cap(st.historical.draw(rnd).format_map({**d.fields, "term": surface}))
             history.append(sentence)
-            mention(sentence, surface, primary, "historical")
+            d.mention(sentence, surface, primary, "historical", "history")
         else:
-            history.append(_cap(st.plain_history.draw(rnd).format_map(fields)))
+            history.append(_cap(st.plain_history.draw(rnd).format_map(d.fields)))
         if rnd() < 0.35:
             procs = [self._procedure(rnd) for _ in range(1 if rnd() < 0.7 else 2)]
             history.append(st.procedures.draw(rnd).format(procedures=" and ".join(procs)))
+        return history
 
-        # ---------------------------------------------------------------- TECHNIQUE / COMPARISON
-        technique = []
-        if modality != "CR" or rnd() < 0.5:
-            contrast = ""
-            if modality in ("CT", "MR"):
-                pool = st.contrast[modality]
-                for _ in range(4):  # the phrase must agree with the latent contrast flag
-                    contrast = pool.draw(rnd)
-                    if ("without" in contrast and "with " not in contrast) != report.contrast:
-                        break
-                ml = (15, 20, 10, 7)[int(rnd() * 4)] if modality == "MR" else (75, 80, 100, 120, 90)[int(rnd() * 5)]
-                contrast = contrast.format(ml=ml, agent=st.agents[modality].draw(rnd))
-            dose = f"{8 + 8 * rnd():.1f}"
-            technique.append(st.technique[modality].draw(rnd).format(
-                region=region_name, contrast=contrast, dose=dose, uptake=55 + int(rnd() * 30)))
-        comparison = [_cap(st.comparison.draw(rnd).format_map(fields))]
+    def _technique(self, d: "_Draft") -> list[str]:
+        """TECHNIQUE: the modality's protocol, its contrast phrase agreeing with the latent flag."""
+        rnd, st, modality = d.rnd, d.st, d.report.modality
+        if modality == "CR" and rnd() >= 0.5:
+            return []
+        contrast = ""
+        if modality in ("CT", "MR"):
+            pool = st.contrast[modality]
+            for _ in range(4):  # the phrase must agree with the latent contrast flag
+                contrast = pool.draw(rnd)
+                if ("without" in contrast and "with " not in contrast) != d.report.contrast:
+                    break
+            ml = (15, 20, 10, 7)[int(rnd() * 4)] if modality == "MR" else (75, 80, 100, 120, 90)[int(rnd() * 5)]
+            contrast = contrast.format(ml=ml, agent=st.agents[modality].draw(rnd))
+        dose = f"{8 + 8 * rnd():.1f}"
+        return [st.technique[modality].draw(rnd).format(
+            region=d.fields["region"], contrast=contrast, dose=dose, uptake=55 + int(rnd() * 30))]
 
-        # ---------------------------------------------------------------- FINDINGS
+    def _findings(self, d: "_Draft") -> list[str]:
+        """FINDINGS: one sentence per present finding, some citing key images."""
+        rnd, st, cfg, report = d.rnd, d.st, self.config, d.report
         findings: list[str] = []
         for k, concept_name in enumerate(report.findings):
-            concept = cat.concepts[concept_name]
-            size_range = concept.size_mm
-            surface = self.surfaces[concept_name].draw(rnd)
+            concept = self.cat.concepts[concept_name]
+            surface = d.surface(concept_name)
             loc_pool = self.locations.get((report.region, concept.organ)) or self.any_location[report.region]
             loc = loc_pool.draw(rnd)
-            size, mm = size_text()
-            size_range = (mm * 0.5, mm * 0.9)
-            size2, _ = size_text()
-            size_range = concept.size_mm
-            adj = (self.adjectives["bone"] if concept.kind == "bone" else adjectives).draw(rnd)
+            if k == 0:
+                d.main_loc = loc
+            if k > 0 and self.hard is not None:
+                sentence = self.hard.pseudo_negation(d, concept_name, surface, loc)
+                if sentence is not None:
+                    findings.append(sentence)
+                    continue
+            size, mm = d.size(concept.size_mm)
+            size2, _ = d.size((mm * 0.5, mm * 0.9))
+            adj = (self.adjectives["bone"] if concept.kind == "bone" else d.adjectives).draw(rnd)
             sev = self.severity.draw(rnd)
             cited: list[tuple[int, int, bool]] = []
             ref = ""
@@ -263,100 +349,132 @@ class ReportWriter:
             else:
                 p_cite = cfg["p_cite_main"] if k == 0 else cfg["p_cite_secondary"]
             if rnd() < p_cite:
-                ref, cited = self._reference(rng, st, report)
+                ref, cited = self._reference(d.rng, st, report)
                 if rnd() < cfg["p_two_references"]:
-                    ref2, cited2 = self._reference(rng, st, report, series=cited[0][0])
+                    ref2, cited2 = self._reference(d.rng, st, report, series=cited[0][0])
                     second = st.refs["second"].draw(rnd) if "second" in st.refs else " and the {loc}{ref}"
                     ref += second.format(loc=loc_pool.draw(rnd), ref=ref2)
                     cited += cited2
+            archived = True
+            if cited and self.hard is not None:
+                ref, cited, archived = self.hard.unarchived(d, ref, cited)
             template = st.findings[concept.kind].draw(rnd)
             sentence = _cap(template.format_map({
-                **fields, "term": surface, "loc": loc, "size": size, "size2": size2, "adj": adj,
+                **d.fields, "term": surface, "loc": loc, "size": size, "size2": size2, "adj": adj,
                 "adj_cap": _cap(adj), "sev": sev, "sev_cap": _cap(sev), "ref": ref,
             }))
             findings.append(sentence)
-            if k == 0:
-                main_loc = loc
-            mention(sentence, surface, concept_name, "present")
+            d.mention(sentence, surface, concept_name, "present", "finding")
             for series, instance, written in cited:
-                report.references.append((sentence, series, written, instance))
-                report.key_images.setdefault((series, instance), []).append(concept_name)
+                report.references.append((sentence, series, written, instance,
+                                          "reference" if archived else "unarchived"))
+                if archived:
+                    report.key_images.setdefault((series, instance), []).append(concept_name)
+        return findings
 
-        # hedged differential: uncertain mentions
-        if rnd() < cfg["p_hedge"]:
-            pool = [c for c in cat.hedge_concepts[report.region] if c not in present]
-            if pool:
-                # a differential is about one place: diseases of the same organ where possible
-                first = pool[int(rnd() * len(pool))]
-                organ = cat.concepts[first].organ
-                same = [c for c in pool if c != first and cat.concepts[c].organ == organ]
-                k = int(rnd() * min(3, len(same) + 1))
-                chosen = [first] + rng.sample(same, k)
-                present.update(chosen)
-                surfaces = [self.surfaces[c].draw(rnd) for c in chosen]
-                size_range = (4.0, 15.0)
-                size, _ = size_text()
-                adj = adjectives.draw(rnd)
-                desc = st.hedge_desc.draw(rnd).format(adj=adj, size=size)
-                joined = self._join(surfaces, st.hedge_join.draw(rnd))
-                loc_pool = self.locations.get((report.region, organ)) or self.any_location[report.region]
-                sentence = _cap(st.hedge.draw(rnd).format(desc=desc, loc=loc_pool.draw(rnd), terms=joined))
-                findings.append(sentence)
-                for c, s in zip(chosen, surfaces):
-                    mention(sentence, s, c, "uncertain")
+    def _hedge(self, d: "_Draft") -> None:
+        """A hedged differential (uncertain mentions), appended to the findings."""
+        rnd, st, cat, rng = d.rnd, d.st, self.cat, d.rng
+        if rnd() >= self.config["p_hedge"]:
+            return
+        pool = [c for c in cat.hedge_concepts[d.report.region] if c not in d.present]
+        if not pool:
+            return
+        # a differential is about one place: diseases of the same organ where possible
+        first = pool[int(rnd() * len(pool))]
+        organ = cat.concepts[first].organ
+        same = [c for c in pool if c != first and cat.concepts[c].organ == organ]
+        k = int(rnd() * min(3, len(same) + 1))
+        chosen = [first] + rng.sample(same, k)
+        d.present.update(chosen)
+        surfaces = [d.surface(c) for c in chosen]
+        loc_pool = self.locations.get((d.report.region, organ)) or self.any_location[d.report.region]
+        if self.hard is not None and self.hard.hedge_after(d, chosen, surfaces, loc_pool.draw(rnd)):
+            return
+        size, _ = d.size((4.0, 15.0))
+        desc = st.hedge_desc.draw(rnd).format(adj=d.adjectives.draw(rnd), size=size)
+        joined = self._join(surfaces, st.hedge_join.draw(rnd))
+        sentence = _cap(st.hedge.draw(rnd).format(desc=desc, loc=loc_pool.draw(rnd), terms=joined))
+        d.findings.append(sentence)
+        for c, s in zip(chosen, surfaces):
+            d.mention(sentence, s, c, "uncertain", "hedge")
 
-        # negated statements: absent mentions, one to three diseases each
-        negatable = [c for c in region.negatable if c not in present]
-        n_neg = int(rnd() * (cfg["max_negations"] + 1))
-        negations = []
+    def _negations(self, d: "_Draft") -> list[str]:
+        """Negated statements: absent mentions, one to three diseases each."""
+        rnd, st, rng = d.rnd, d.st, d.rng
+        d.negatable = [c for c in d.region.negatable if c not in d.present]
+        n_neg = int(rnd() * (self.config["max_negations"] + 1))
+        negations: list[str] = []
         for _ in range(n_neg):
-            if not negatable:
+            if not d.negatable:
                 break
-            k = 1 + int(rnd() * min(3, len(negatable)))
-            chosen = rng.sample(negatable, k)
+            if self.hard is not None:
+                sentence = self.hard.negation(d)
+                if sentence is not None:
+                    negations.append(sentence)
+                    continue
+            k = 1 + int(rnd() * min(3, len(d.negatable)))
+            chosen = rng.sample(d.negatable, k)
             for c in chosen:
-                negatable.remove(c)
-            surfaces = [self.surfaces[c].draw(rnd) for c in chosen]
+                d.negatable.remove(c)
+            surfaces = [d.surface(c) for c in chosen]
             joined = self._join(surfaces, st.neg_join.draw(rnd))
-            sentence = st.negation.draw(rnd).format(terms=joined, terms_cap=_cap(joined), modality_name=modality_name)
+            sentence = st.negation.draw(rnd).format(terms=joined, terms_cap=_cap(joined),
+                                                    modality_name=d.fields["modality_name"])
+            phenomenon = "negation"
+            if self.hard is not None:
+                sentence, phenomenon = self.hard.layout(d, sentence, surfaces)
             negations.append(sentence)
             for c, s in zip(chosen, surfaces):
-                mention(sentence, s, c, "absent")
+                d.mention(sentence, s, c, "absent", phenomenon)
+        return negations
 
-        # ---------------------------------------------------------------- IMPRESSION
-        impression = []
-        main = report.findings[0]
+    def _impression(self, d: "_Draft") -> list[str]:
+        """IMPRESSION: the main finding again (a present mention) and/or a normal remark."""
+        rnd, st = d.rnd, d.st
+        impression: list[str] = []
+        main = d.report.findings[0]
         if rnd() < 0.85:
-            surface = self.surfaces[main].draw(rnd)
-            sentence = st.impression.draw(rnd).format(term=surface, term_cap=_cap(surface), loc=main_loc)
+            surface = d.surface(main)
+            sentence = st.impression.draw(rnd).format(term=surface, term_cap=_cap(surface), loc=d.main_loc)
             impression.append(sentence)
-            mention(sentence, surface, main, "present")
+            d.mention(sentence, surface, main, "present", "impression")
         if rnd() < 0.5 or not impression:
-            impression.append(_cap(st.impression_normal.draw(rnd).format_map(fields)))
+            impression.append(_cap(st.impression_normal.draw(rnd).format_map(d.fields)))
+        if self.hard is not None:
+            impression = self.hard.numbered(d, impression)
+        return impression
 
-        # ---------------------------------------------------------------- length: normal statements and filler
+    def _fill(self, d: "_Draft") -> None:
+        """Normal statements and filler up to the drawn length, interleaved after the
+        positive findings together with the negated statements."""
+        rng, rnd, st = d.rng, d.rnd, d.st
         target = math.exp(self.len_mu + self.len_sigma * rng.gauss(0.0, 1.0)) * st.length_factor
-        words = sum(s.count(" ") + 1 for part in (history, technique, comparison, findings, negations, impression)
-                    for s in part)
-        normals = list(region.normal)
+        words = sum(s.count(" ") + 1 for part in (d.history, d.technique, d.comparison, d.findings,
+                                                  d.negations, d.impression) for s in part)
+        normals = list(d.region.normal)
         extra: list[str] = []
-        typo = cfg["typo_rate"]
+        typo = self.config["typo_rate"]
         while words < target:
             if normals and rnd() < 0.55:
                 sentence = normals.pop(int(rnd() * len(normals))) + "."
             else:
-                sentence = self._filler(rnd, st, report.region)
+                sentence = self._filler(rnd, st, d.report.region)
             if rnd() < typo:
                 sentence = self._typo(rng, sentence)
             extra.append(sentence)
             words += sentence.count(" ") + 1
-        # negations and normal statements interleave after the positive findings
-        body = findings[:]
-        for sentence in negations + extra:
-            body.insert(len(findings) + int(rnd() * (len(body) - len(findings) + 1)), sentence)
+        body = d.findings[:]
+        n_findings = len(d.findings)
+        for sentence in d.negations + extra:
+            body.insert(n_findings + int(rnd() * (len(body) - n_findings + 1)), sentence)
+        d.body = body
 
-        sections = (("HISTORY", history), ("TECHNIQUE", technique), ("COMPARISON", comparison),
-                    ("FINDINGS", body), ("IMPRESSION", impression))
+    def _assemble(self, d: "_Draft") -> str:
+        """The sections with the style's headers and sentence separator."""
+        st = d.st
+        sections = (("HISTORY", d.history), ("TECHNIQUE", d.technique), ("COMPARISON", d.comparison),
+                    ("FINDINGS", d.body), ("IMPRESSION", d.impression))
         paragraphs = []
         for name, sentences in sections:
             if not sentences:
@@ -364,8 +482,7 @@ class ReportWriter:
             header = st.headers[name]
             text = st.sep.join(sentences)
             paragraphs.append(f"{header}\n{text}" if header else text)
-        report.text = "\n\n".join(paragraphs)
-        return report
+        return "\n\n".join(paragraphs)
 
     # ------------------------------------------------------------------ pieces
 
