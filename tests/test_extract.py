@@ -231,7 +231,7 @@ def labelled_workspace(root, ontology, labels=True):
         ctx.write_parquet("terms.parquet", pa.table({
             "accession": ["A", "B", "B", "B", "C", "C"], "sentence_index": pa.array([0, 0, 1, 2, 0, 1], pa.int32()),
             "text": ["pneumothorax", "pneumonia", "Hiatal hernia", "pneumothorax", "pneumonia", "Pleural effusion"],
-            "doid": ["DOID:1", "DOID:4", "DOID:3", "DOID:1", "DOID:4", "DOID:2"],
+            "source": ["do_2015"] * 6, "code": ["DOID:1", "DOID:4", "DOID:3", "DOID:1", "DOID:4", "DOID:2"],
             "name": ["pneumothorax", "pneumonia", "hiatus hernia", "pneumothorax", "pneumonia", "pleural effusion"],
             "negated": [True, False, False, False, False, False], "uncertain": [False, True, False, False, True, False],
             "historical": [False] * 6}))
