@@ -38,7 +38,7 @@ from itertools import compress, islice
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .ontology import Ontology, load_ontology, resolve_ontology_path
+from .ontology import DEFAULT_SYNONYM_TYPES, Ontology, load_ontology, resolve_ontology_path
 from .vocabulary import Layer
 
 __all__ = ["Mention", "TermAnnotator", "Normaliser", "tokenize"]
@@ -182,7 +182,7 @@ class TermAnnotator:
         return cls(
             layers=load_layers(section),
             ontology_path=resolve_ontology_path(section.get("ontology", "")) or "",
-            synonym_types=tuple(section.get("synonym_types", ())),
+            synonym_types=tuple(section.get("synonym_types", DEFAULT_SYNONYM_TYPES)),
             plurals=bool(section.get("plurals", True)),
             min_length=int(section.get("min_length", 3)),
             acronyms=bool(section.get("acronyms", False)),

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..ontology import resolve_ontology_path
+from ..ontology import DEFAULT_SYNONYM_TYPES, resolve_ontology_path
 from . import Layer
 
 __all__ = ["load_layers", "layer_path", "say_once"]
@@ -76,7 +76,7 @@ def load_layers(section: Mapping[str, Any]) -> list[Layer]:
 
 def _load(name: str, spec: Mapping[str, Any], section: Mapping[str, Any]) -> Layer | None:
     fmt = spec.get("format", "")
-    types = tuple(spec.get("synonym_types", section.get("synonym_types", ())))
+    types = tuple(spec.get("synonym_types", section.get("synonym_types", DEFAULT_SYNONYM_TYPES)))
     if fmt == "disease_ontology":
         from .obo import load_obo
 
