@@ -266,11 +266,15 @@ class TermAnnotator:
                 if keys and (old is None or (li, 3) < old[0]):
                     table[keys] = ((li, 3), _STOP)
         if stems:  # a stem also names the whole words that begin with it ("opaci": "opacity")
+            completions: dict[str, list[str]] = {s: [] for s in stems}
+            for word in whole:
+                for size in {len(s) for s in stems}:
+                    if word[:size] in completions:
+                        completions[word[:size]].append(word)
             for keys, (rank, target) in list(table.items()):
-                if keys[-1] in stems:
-                    for word in whole:
-                        if word.startswith(keys[-1]) and keys[:-1] + (word,) not in table:
-                            table[keys[:-1] + (word,)] = (rank, target)
+                for word in completions.get(keys[-1], ()):
+                    if keys[:-1] + (word,) not in table:
+                        table[keys[:-1] + (word,)] = (rank, target)
         for short, expansion in self.abbreviations:
             keys, target = self._keys(short, norm), table.get(self._keys(expansion, norm))
             if keys and target is not None and target[1] != _STOP and keys not in table:
