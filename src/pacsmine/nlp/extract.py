@@ -442,7 +442,7 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
     console.print(
         f"extract: {n_reports} reports, {counts['sentences']} sentences, {ref_counts['total']} references "
         f"({ref_counts['linked']} linked, {ref_counts['unmatched']} unmatched, {ref_counts['ambiguous']} ambiguous), "
-        f"{term_counts['mentions']} disease mentions"
+        f"{term_counts['mentions']} term mentions"
     )
     return metrics
 
