@@ -1,4 +1,4 @@
-"""Key-image bigrams: consecutive disease terms over the referring sentence and its neighbours."""
+"""Key-image bigrams: consecutive terms over the referring sentence and its neighbours."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pacsmine.nlp.bigrams import key_image_bigrams
 from pacsmine.nlp.terms import Mention
 
 
-def m(start, doid, negated=False):
-    return Mention(start, start + 3, doid, doid, doid, negated=negated)
+def m(start, code, negated=False, source="do_2015"):
+    return Mention(start, start + 3, code, source, code, code, negated=negated)
 
 
 def names(pairs):
@@ -32,3 +32,9 @@ def test_negated_terms_left_out_unless_asked():
 
 def test_repeated_concept_does_not_pair_with_itself():
     assert names(key_image_bigrams([[m(0, "A")], [m(0, "A"), m(9, "B")], None])) == [("A", "B")]
+
+
+def test_concepts_are_told_apart_by_code_not_by_name():
+    # Two layers' concepts may share a name; the code says whether they are one concept.
+    a1, a2 = m(0, "X"), Mention(5, 8, "x", "finding_models", "OIFM_1", "X")
+    assert [(p.code, q.code) for p, q in key_image_bigrams([None, [a1, a2], None])] == [("X", "OIFM_1")]

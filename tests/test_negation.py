@@ -166,7 +166,7 @@ def test_iu_scores_take_the_stage_mentions_of_the_kept_sentences(tiny_annotator)
     })
     mentions = pa.table({
         "accession": ["2", "2", "2", "3", "9"], "sentence_index": pa.array([0, 1, 2, 0, 0], pa.int32()),
-        "doid": ["DOID:4", "DOID:3", "DOID:1", "DOID:1", "DOID:4"],
+        "code": ["DOID:4", "DOID:3", "DOID:1", "DOID:1", "DOID:4"],
         "negated": [False, False, True, False, False], "uncertain": [False] * 5,
     })
     labelled = list(iu_reports_from_tables(reports, sentences, skip_sections=["indication"]))

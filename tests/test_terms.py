@@ -1,4 +1,5 @@
-"""Disease-term matching: longest match, variants, stop list, acronyms, offsets, config."""
+"""Term matching: longest match, plurals, layer precedence, stop phrases, stems,
+abbreviations, the "cirrhotic" case, offsets, config."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 
 from conftest import shared_file
 from pacsmine.nlp.ontology import Ontology, Term
-from pacsmine.nlp.terms import Normaliser, TermAnnotator, tokenize
+from pacsmine.nlp.terms import Mention, Normaliser, TermAnnotator, tokenize
+from pacsmine.nlp.vocabulary import Concept, Layer
 
 
 def _onto():
@@ -24,8 +26,13 @@ def _onto():
         Term("DOID:11", "lung"),  # shorter phrase that a longer one must win over
         Term("DOID:12", "ALL", ()),
         Term("DOID:13", "effusion of lung", ("lung cancer",)),  # synonym clash with DOID:1's name
+        Term("DOID:14", "cirrhosis"),
     ]
     return Ontology({t.doid: t for t in terms}, source="test")
+
+
+def layer(source, *concepts, stops=(), prefixes=False):
+    return Layer(source, {c.code: c for c in concepts}, stop_phrases=tuple(stops), prefixes=prefixes)
 
 
 @pytest.fixture(scope="module")
@@ -38,31 +45,46 @@ def test_tokens_keep_offsets_and_swallow_possessive():
 
 
 @pytest.mark.parametrize("word,key", [("nodules", "nodule"), ("masses", "mass"), ("metastases", "metastasis"),
-                                      ("metastatic", "metastasis"), ("lymphadenopathies", "lymphadenopathy"),
-                                      ("cystic", "cyst"), ("abscess", "abscess"), ("stenosis", "stenosis"),
-                                      ("lung", "lung")])
+                                      ("lymphadenopathies", "lymphadenopathy"), ("pneumothoraces", "pneumothorax"),
+                                      ("emboli", "embolus"), ("bullae", "bulla"), ("abscess", "abscess"),
+                                      ("stenosis", "stenosis"), ("lung", "lung"),
+                                      # inflections only: adjectives stay themselves
+                                      ("metastatic", "metastatic"), ("cystic", "cystic"), ("cirrhotic", "cirrhotic")])
 def test_variant_keys(word, key):
     assert Normaliser()(word) == key
 
 
-def test_variants_can_be_switched_off():
-    assert Normaliser(plurals=False, adjectives=False)("metastases") == "metastases"
-    a = TermAnnotator(ontology=_onto(), plurals=False, adjectives=False).fit()
+def test_exact_words_keep_their_form():
+    assert Normaliser()("mets") == "met"
+    assert Normaliser(exact={"mets"})("mets") == "mets"
+
+
+def test_plurals_can_be_switched_off():
+    assert Normaliser(plurals=False)("metastases") == "metastases"
+    a = TermAnnotator(ontology=_onto(), plurals=False).fit()
     assert [m.name for m in a.match("Liver metastases and cysts")] == []
 
 
 def test_longest_match_and_offsets(annotator):
     text = "Known non-small cell lung carcinoma with liver metastases."
     ms = annotator.match(text)
-    assert [(m.doid, m.text) for m in ms] == [("DOID:2", "non-small cell lung carcinoma"), ("DOID:4", "liver metastases")]
+    assert [(m.code, m.text) for m in ms] == [("DOID:2", "non-small cell lung carcinoma"), ("DOID:4", "liver metastases")]
     for m in ms:
         assert text[m.start:m.end] == m.text
+        assert m.source == "do_2015" and m.status == "present"
 
 
-def test_adjective_and_plural_variants(annotator):
-    ms = annotator.match("Metastatic lesions and cystic changes; pneumothoraces")
-    assert [(m.text, m.name) for m in ms] == [("Metastatic", "metastasis"), ("cystic", "cyst"),
-                                              ("pneumothoraces", "pneumothorax")]
+def test_plural_variants(annotator):
+    ms = annotator.match("Cysts; pneumothoraces; lymphadenopathies")
+    assert [(m.text, m.name) for m in ms] == [("Cysts", "cyst"), ("pneumothoraces", "pneumothorax"),
+                                              ("lymphadenopathies", "lymphadenopathy")]
+
+
+def test_no_rule_turns_a_different_word_into_a_disease(annotator):
+    # The old "-ic adjective" rule read this as liver cirrhosis, and "cystic" as a cyst.
+    assert annotator.match("Cirrhotic calcification of the aorta.") == []
+    assert annotator.match("Metastatic lesions and cystic changes.") == []
+    assert [m.name for m in annotator.match("Cirrhosis of the liver.")] == ["cirrhosis"]
 
 
 def test_stoplist_acronyms_and_preferred_name(annotator):
@@ -78,22 +100,12 @@ def test_min_length():
     assert [m.name for m in a.match("cyst and lung cancer")] == ["lung cancer"]
 
 
-def test_annotate_sets_context_flags(annotator):
+def test_annotate_sets_context_flags_and_status(annotator):
     ms = annotator.annotate("No evidence of pleural effusion or pneumothorax; small lung cancer.")
-    assert [(m.name, m.negated) for m in ms] == [("pleural effusion", True), ("pneumothorax", True),
-                                                 ("lung cancer", False)]
+    assert [(m.name, m.negated, m.status) for m in ms] == [("pleural effusion", True, "absent"),
+                                                           ("pneumothorax", True, "absent"),
+                                                           ("lung cancer", False, "present")]
     assert annotator.annotate("") == []
-
-
-def test_from_config_real_ontology(config):
-    section = dict(config["extract"]["terms"])
-    section["ontology"] = str(shared_file("disease_ontology/HumanDO.obo"))
-    a = TermAnnotator.from_config(section)
-    assert a.n_phrases_ > 15000
-    ms = a.annotate("There is no acute cardiopulmonary disease. Possible pneumonia. No pneumothorax.")
-    assert [(m.name, m.negated, m.uncertain) for m in ms] == [("pneumonia", False, True), ("pneumothorax", True, False)]
-    # A second build reuses the parsed ontology.
-    assert TermAnnotator.from_config(section).ontology_ is a.ontology_
 
 
 def test_obsolete_terms_only_on_request():
@@ -102,4 +114,127 @@ def test_obsolete_terms_only_on_request():
     onto = Ontology(terms)
     assert [m.name for m in TermAnnotator(ontology=onto).fit().match("liver metastases")] == []
     a = TermAnnotator(ontology=onto, keep_obsolete=True).fit()
-    assert [m.doid for m in a.match("liver metastases, pneumothorax")] == ["DOID:1", "DOID:2"]
+    assert [m.code for m in a.match("liver metastases, pneumothorax")] == ["DOID:1", "DOID:2"]
+
+
+# -- layers ---------------------------------------------------------------------------
+
+DO = layer("do_2015", Concept("DOID:1673", "pneumothorax"), Concept("DOID:118", "pericardial effusion"))
+FM = layer("finding_models",
+           Concept("OIFM_1", "pneumothorax", ("collapsed lung",)),  # DO has it: DO's concept wins
+           Concept("OIFM_2", "cardiomegaly", ("enlarged heart",)),
+           Concept("OIFM_3", "pulmonary nodule", ("lung nodule",)),
+           Concept("OIFM_4", "atelectasis"))
+CHEXPERT = layer("chexpert",
+                 Concept("CHEXPERT:cardiomegaly", "cardiomegaly", ("cardiac enlargement",)),
+                 Concept("CHEXPERT:pleural_effusion", "pleural effusion", ("effusion",)),
+                 Concept("CHEXPERT:atelectasis", "atelectasis", ("atelecta",)),
+                 Concept("CHEXPERT:lung_opacity", "lung opacity", ("opaci",)),
+                 Concept("CHEXPERT:lung_lesion", "lung lesion", ("mass",)),
+                 stops=("pericardial effusion", "massive"), prefixes=True)
+
+
+def test_earlier_layer_wins_a_shared_phrase_and_every_mention_names_its_source():
+    a = TermAnnotator(layers=[DO, FM]).fit()
+    got = [(m.text, m.source, m.code, m.name) for m in a.match("Pneumothorax. Collapsed lung. Lung nodules.")]
+    assert got == [("Pneumothorax", "do_2015", "DOID:1673", "pneumothorax"),
+                   # FM's pneumothorax shares DO's name, so its synonym names DO's concept
+                   ("Collapsed lung", "do_2015", "DOID:1673", "pneumothorax"),
+                   ("Lung nodules", "finding_models", "OIFM_3", "pulmonary nodule")]
+    # The other order: the finding models win.
+    b = TermAnnotator(layers=[FM, DO]).fit()
+    assert [(m.source, m.code) for m in b.match("pneumothorax")] == [("finding_models", "OIFM_1")]
+
+
+def test_a_later_concept_of_the_same_name_joins_the_earlier_one():
+    a = TermAnnotator(layers=[FM, CHEXPERT]).fit()
+    got = [(m.text, m.code) for m in a.match("Cardiac enlargement and an enlarged heart; cardiomegaly")]
+    assert got == [("Cardiac enlargement", "OIFM_2"), ("enlarged heart", "OIFM_2"), ("cardiomegaly", "OIFM_2")]
+
+
+def test_stop_phrases_match_nothing_unless_an_earlier_layer_names_them():
+    alone = TermAnnotator(layers=[CHEXPERT]).fit()
+    assert [m.code for m in alone.match("Small pericardial effusion. Small pleural effusion.")] == \
+        ["CHEXPERT:pleural_effusion"]
+    assert [m.text for m in alone.match("Massive effusion; a mass")] == ["effusion", "mass"]
+    with_do = TermAnnotator(layers=[DO, CHEXPERT]).fit()
+    assert [m.code for m in with_do.match("Small pericardial effusion.")] == ["DOID:118"]
+
+
+def test_stems_complete_to_words():
+    a = TermAnnotator(layers=[FM, CHEXPERT]).fit()
+    # Last words of the prefix layer's phrases that no layer has as a whole word, of at least
+    # five letters ("mass" is too short).
+    assert {"atelecta", "opaci", "effusion", "massive"} <= a.stems_ and "mass" not in a.stems_
+    assert "cardiomegaly" not in a.stems_ and "nodule" not in a.stems_  # finding models' whole words
+    got = [(m.text, m.code) for m in a.match("Atelectatic change, atelectasis and patchy opacification")]
+    # No layer has "atelectatic" or "opacification": the stems meet them. CheXpert's
+    # atelectasis joined the finding models' one (same name), so its stem names that.
+    assert got == [("Atelectatic", "OIFM_4"), ("atelectasis", "OIFM_4"), ("opacification", "CHEXPERT:lung_opacity")]
+    assert a.match("Massachusetts") == []  # "mass" is a whole word, not a stem
+
+
+def test_abbreviations_name_their_expansion_concept():
+    pairs = [("PTX", "pneumothorax"), ("mets", "liver metastasis"), ("XYZ", "not a known phrase")]
+    a = TermAnnotator(ontology=_onto(), abbreviations=pairs).fit()
+    got = [(m.text, m.code, m.name) for m in a.match("No PTX; ptx resolved. Liver mets. XYZ. Criteria met.")]
+    assert got == [("PTX", "DOID:5", "pneumothorax"), ("ptx", "DOID:5", "pneumothorax"),
+                   ("mets", "DOID:4", "liver metastasis")]
+
+
+def test_concepts_in_reads_nested_phrases():
+    a = TermAnnotator(layers=[FM, CHEXPERT]).fit()
+    assert a.concepts_in("Pulmonary nodule with atelectasis") == {
+        ("finding_models", "OIFM_3"), ("finding_models", "OIFM_4")}
+    assert a.concepts_in("lung") == set()
+
+
+def test_mention_fields():
+    m = Mention(0, 3, "PTX", "do_2015", "DOID:1673", "pneumothorax")
+    assert (m.negated, m.uncertain, m.historical, m.status) == (False, False, False, "present")
+
+
+# -- config and real data -------------------------------------------------------------
+
+def test_from_config_without_shared_layers(config, tmp_path, capsys):
+    from pacsmine.nlp.vocabulary import layers as layers_module
+
+    layers_module._SAID.clear()
+    section = dict(config["extract"]["terms"], vocabularies=str(tmp_path / "nowhere"))
+    section["ontology"] = str(shared_file("disease_ontology/HumanDO.obo"))
+    a = TermAnnotator.from_config(section)
+    assert [layer.source for layer in a.layers_] == ["do_2015"]
+    err = capsys.readouterr().err
+    assert err.count("skipped") == 4 and "finding_models" in err
+    # The abbreviation table is on by default.
+    assert [(m.text, m.name) for m in a.match("No PTX.")] == [("PTX", "pneumothorax")]
+
+
+def test_from_config_real_ontology(config):
+    section = dict(config["extract"]["terms"], layers=["do_2015"])
+    section["ontology"] = str(shared_file("disease_ontology/HumanDO.obo"))
+    a = TermAnnotator.from_config(section)
+    assert a.n_phrases_ > 15000
+    ms = a.annotate("There is no acute cardiopulmonary disease. Possible pneumonia. No pneumothorax.")
+    assert [(m.name, m.negated, m.uncertain) for m in ms] == [("pneumonia", False, True), ("pneumothorax", True, False)]
+    # A second build reuses the parsed layers.
+    assert TermAnnotator.from_config(section).layers_[0] is a.layers_[0]
+
+
+def test_combined_real_vocabulary_finds_radiology_findings(config):
+    section = dict(config["extract"]["terms"])
+    section["ontology"] = str(shared_file("disease_ontology/HumanDO.obo"))
+    section["vocabularies"] = str(shared_file("vocabularies"))
+    a = TermAnnotator.from_config(section)
+    assert [layer.source for layer in a.layers_] == ["do_2015", "finding_models", "chexpert", "mesh", "do_current"]
+    text = ("Small left pleural effusion with bibasilar atelectasis. Mild cardiomegaly. "
+            "Mediastinal lymphadenopathy, pulmonary nodules and emphysema. Calcified granuloma.")
+    names = [m.name.lower() for m in a.match(text)]
+    for finding in ("pleural effusion", "atelectasis", "cardiomegaly", "pulmonary nodule", "emphysema",
+                    "calcified granuloma"):
+        assert finding in names, (finding, names)
+    assert any("lymph node" in n for n in names)
+    # Finding models' own codes, and "cirrhotic" is still no cirrhosis.
+    assert all(m.code.startswith("OIFM_") for m in a.match("bibasilar atelectasis"))
+    assert not any("cirrhosis" in m.name for m in a.match("Cirrhotic calcification of the aorta."))
+    assert [m.name for m in a.match("History of UTI.")] == ["acute cystitis"]  # DO 2015 lists UTI under it

