@@ -60,3 +60,18 @@ def test_openi_csv_real_reports(config):
     assert second["labels"][:2] == ["Cardiomegaly/borderline", "Pulmonary Artery/enlarged"]
     assert "Cardiomegaly" in second["labels"]
     assert len({r["accession"] for r in rows}) == len(rows)
+
+
+def test_openi_xml_links_are_confined(tmp_path, config):
+    import shutil
+
+    folder = tmp_path / "openi"
+    shutil.copytree(OPENI_XML, folder)
+    (tmp_path / "elsewhere.xml").write_bytes((OPENI_XML / "1.xml").read_bytes())
+    (folder / "5.xml").symlink_to(tmp_path / "elsewhere.xml")
+    (folder / "6.xml").symlink_to(folder / "gone.xml")
+    (folder / "7.xml").symlink_to(folder / "1.xml")  # inside: read
+    rows = {r["source"]: r for r in iter_openi_xml(folder, config["ingest"])}
+    assert rows["5.xml"]["reject"][0] == "outside_export"
+    assert rows["6.xml"]["reject"][0] == "dangling_symlink"
+    assert rows["7.xml"]["accession"] == "1"

@@ -153,8 +153,10 @@ def _ingest_reports(fmt: str, path: Path, cfg: dict, checker: ReportChecker, par
             bar.advance(task, len(chunk))
     replaced = stats.get("replaced_characters", {})
     for name, n in replaced.items():
-        outcome = "became U+FFFD" if cfg["encoding_errors"] == "replace" else f"went to encoding_errors={cfg['encoding_errors']}"
-        console.print(f"ingest: warning: {n} byte sequences of {name} are not valid {cfg['encoding']} and {outcome}; "
+        errors = cfg["encoding_errors"]
+        outcome = "became U+FFFD" if errors == "replace" else f"were handled by encoding_errors={errors}"
+        what = "byte sequence" if n == 1 else "byte sequences"
+        console.print(f"ingest: warning: {n} {what} of {name} not valid {cfg['encoding']} {outcome}; "
                       "if the file is in another encoding, rerun with --set ingest.encoding=latin-1 (or cp1252, ...)",
                       soft_wrap=True, markup=False, highlight=False)
     return replaced
