@@ -331,3 +331,15 @@ def test_replaced_characters_warn_once_with_the_fix(tmp_path, config, capsys):
     run_ingest(export, ws, _config(config))
     assert "U+FFFD" not in capsys.readouterr().err
     assert [r["text"] for r in _table(ws, "reports")] == ["caf\xe9", "na\xefve", "ok"]
+
+
+@pytest.mark.parametrize("key,value,fix", [("encoding", "klingon", "ingest.encoding="),
+                                           ("encoding_errors", "shrug", "ingest.encoding_errors="),
+                                           ("missing_patient_id", "drop", "'accession'")])
+def test_bad_settings_stop_before_the_stage(tmp_path, config, key, value, fix):
+    export = _reports_export(tmp_path, big=10)
+    config["ingest"][key] = value
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(IngestError, match=fix):
+        run_ingest(export, ws, _config(config))
+    assert not (ws.root / "ingest").exists()

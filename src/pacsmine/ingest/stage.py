@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from ..progress import console, progress
 from ..workspace import StageContext, StageResult, Workspace, atomic_path, fingerprint_files, write_parquet
 from ..streams import chunked
+from .decode import TextDecoder
 from .errors import IngestError
 from .images import IMAGE_SCHEMA, convert_chunk, init_worker, iter_items
 from .paths import is_inside
@@ -72,6 +73,8 @@ def _preflight(export: Path, ws: Workspace, cfg: dict[str, Any]) -> tuple[str, P
     if export.is_dir() and is_inside(root, ws.root):
         raise IngestError("the workspace is inside the export", f"workspace {ws.root}, export {root}",
                           "ingest would read its own outputs as input: choose a workspace outside the export")
+    ReportChecker(cfg["missing_patient_id"])  # a setting it refuses
+    TextDecoder(cfg["encoding"], cfg["encoding_errors"])  # an unknown codec or handler
     fmt, reports_path = detect_reports(export, cfg)
     check_columns(fmt, reports_path, cfg)
     manifest = export / cfg["image_manifest"] if cfg.get("image_manifest") and export.is_dir() else None
