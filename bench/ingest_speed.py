@@ -93,6 +93,23 @@ def reports_export(root: Path, rows: int, big_mb: float = 0.0) -> Path:
     return root
 
 
+def reader_cpu_seconds(csv_path: Path, repeats: int = 3) -> list[float]:
+    """CPU seconds (not wall: the machine may be shared) of the reports reader and the
+    report checks alone, with no stage around them, ``repeats`` times."""
+    from pacsmine.config import load_config
+    from pacsmine.ingest.reports import ReportChecker, iter_reports
+
+    cfg = load_config()["ingest"]
+    out = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        checker = ReportChecker()
+        for row in iter_reports("csv", csv_path, cfg):
+            checker.check(row)
+        out.append(time.process_time() - t0)
+    return out
+
+
 def machine() -> str:
     """CPU model, core count and load average, for the figures' context."""
     import os
@@ -133,6 +150,11 @@ def main() -> None:
             export = reports_export(tmp / f"reports-{args.report_rows}", args.report_rows, args.big_report_mb)
             size = (export / "reports.csv").stat().st_size / 1e6
             print(f"# reports.csv: {args.report_rows} rows, {size:.1f} MB", flush=True)
+            try:
+                cpu = ", ".join(f"{x:.2f}" for x in reader_cpu_seconds(export / "reports.csv"))
+                print(f"# reader + checks alone, CPU seconds of 3 runs: {cpu}", flush=True)
+            except Exception as exc:  # the reader of an older version may stop on a big row
+                print(f"# reader + checks alone: failed: {type(exc).__name__}: {exc}", flush=True)
             exports = [export]
         else:
             exports = []
