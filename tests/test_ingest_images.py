@@ -86,3 +86,75 @@ def test_unlisted_item_becomes_reject(config):
     _, rows, rejects = convert_chunk((0, [item], "/nonexistent"))
     assert rows == [] and rejects == [{"kind": "image", "source": "images.csv:4", "key": "",
                                        "reason": "malformed_row", "detail": "bad"}]
+
+
+# --------------------------------------------------------------------------- confinement (issue 8)
+
+
+def _confined_export(tmp_path):
+    """An export whose manifest and images folder point outside it in every way."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    Image.fromarray(np.full((6, 6), 200, np.uint8)).save(outside / "x.png")
+    (outside / "folder").mkdir()
+    export = tmp_path / "site" / "export"
+    images = export / "images"
+    images.mkdir(parents=True)
+    Image.fromarray(np.full((6, 6), 50, np.uint8)).save(images / "in.png")
+    (images / "to_outside.png").symlink_to(outside / "x.png")
+    (images / "to_inside.png").symlink_to(images / "in.png")
+    (images / "dangling.dcm").symlink_to(images / "gone.dcm")
+    (images / "to_folder").symlink_to(outside / "folder")
+    (images / "to_own_folder").symlink_to(images)  # a loop, if it were followed
+    (export / "images.csv").write_text(
+        "path,accession,series,instance\n"
+        "../../outside/x.png,R1,1,1\n"
+        f"{outside / 'x.png'},R1,1,1\n"
+        f"{images / 'in.png'},R1,1,1\n"
+        "images/to_outside.png,R2,1,1\n"
+        "images/to_inside.png,R3,1,1\n"
+    )
+    return export, outside
+
+
+def test_paths_outside_the_export_are_rejected_unopened(tmp_path, config, monkeypatch):
+    export, outside = _confined_export(tmp_path)
+    items = list(iter_items(export, config["ingest"]))
+    got = [(i.kind, i.source, dict(i.ids).get("reason")) for i in items]
+    assert got == [
+        ("unlisted", "../../outside/x.png", "outside_export"),
+        ("unlisted", (outside / "x.png").as_posix(), "outside_export"),
+        ("raster", "images/in.png", None),  # absolute, but inside: read
+        ("unlisted", "images/to_outside.png", "outside_export"),
+        ("raster", "images/to_inside.png", None),
+        ("unlisted", "images/dangling.dcm", "dangling_symlink"),
+        ("unlisted", "images/to_folder", "outside_export"),
+        ("unlisted", "images/to_own_folder", "symlink_to_folder"),
+    ]
+    # Nothing outside the export is ever opened.
+    import builtins
+
+    real_open = builtins.open
+    opened = []
+
+    def spy(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    init_worker(config["ingest"])
+    _, rows, rejects = convert_chunk((0, items, str(tmp_path / "scratch")))
+    assert not [f for f in opened if f.startswith(str(outside))]
+    assert [r["source"] for r in rows] == ["images/in.png", "images/to_inside.png"]
+    assert [r["image_id"] for r in rows] == ["R1/1/1", "R3/1/1"]
+    assert {r["reason"] for r in rejects} == {"outside_export", "dangling_symlink", "symlink_to_folder"}
+    assert all(r["detail"] for r in rejects)
+
+
+def test_walk_yields_links_and_skips_special_files(tmp_path):
+    import os
+
+    (tmp_path / "a.dcm").write_bytes(b"x")
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    os.mkfifo(tmp_path / "pipe")  # opening it would block forever
+    assert [p.name for p in walk_files(tmp_path)] == ["a.dcm", "link"]

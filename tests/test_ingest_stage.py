@@ -14,6 +14,7 @@ from PIL import Image
 
 import pacsmine.ingest.stage as stage
 from pacsmine.ingest import evaluate_ingest, run_ingest
+from pacsmine.ingest.errors import IngestError
 from pacsmine.workspace import Workspace
 from test_ingest_dicom import make_dicom, real_dicom, tagged_copy
 
@@ -217,3 +218,128 @@ def test_evaluate_against_truth(tmp_path, config):
     assert result["reports"]["report_recall"] == pytest.approx(2 / 3) and result["reports"]["missed"] == ["A3"]
     assert result["counts"]["images"] == 6
     assert evaluate_ingest(ws, None)["truth"] is None
+
+
+# --------------------------------------------------------------------------- issue 8
+
+
+def _reports_export(root: Path, big: int = 3 << 20) -> Path:
+    export = root / "export"
+    export.mkdir()
+    with open(export / "reports.csv", "w") as fh:
+        fh.write("accession,patient_id,text\nA1,P1,first\n")
+        fh.write(f'A2,P2,"{"FINDINGS " * (big // 9)}"\n')
+        fh.write("A3,P3,third\n")
+    return export
+
+
+def test_one_big_report_never_stops_the_others(tmp_path, config):
+    export = _reports_export(tmp_path)
+    ws = Workspace(tmp_path / "ws")
+    run_ingest(export, ws, _config(config))
+    reports = _table(ws, "reports")
+    assert [r["accession"] for r in reports] == ["A1", "A2", "A3"]
+    assert len(reports[1]["text"]) == len("FINDINGS " * ((3 << 20) // 9)) - 1  # read whole, stripped
+    config["ingest"]["max_report_bytes"] = 1 << 20
+    run_ingest(export, ws, _config(config))
+    assert [r["accession"] for r in _table(ws, "reports")] == ["A1", "A3"]
+    [reject] = _table(ws, "rejects")
+    assert (reject["key"], reject["reason"]) == ("A2", "report_too_large")
+
+
+def test_an_image_outside_the_export_cannot_displace_one_inside(tmp_path, config):
+    export = _export(tmp_path)
+    make_dicom(tmp_path / "outside.dcm", np.zeros((8, 8), np.int16), accession="A1", series=2, instance=7)
+    (export / "images.csv").write_text("path\n../outside.dcm\n")
+    ws = Workspace(tmp_path / "ws")
+    run_ingest(export, ws, _config(config))
+    images = {r["image_id"]: r["source"] for r in _table(ws, "images")}
+    assert images["A1/2/7"] == "images/P1/A1/2/7.dcm"
+    rejects = {(r["source"], r["reason"]) for r in _table(ws, "rejects")}
+    assert ("../outside.dcm", "outside_export") in rejects
+
+
+@pytest.mark.parametrize("inside", ["ws", "."])
+def test_a_workspace_inside_the_export_is_refused(tmp_path, config, inside):
+    export = _reports_export(tmp_path, big=10)
+    ws = Workspace(export / inside)
+    with pytest.raises(IngestError, match="inside the export") as err:
+        run_ingest(export, ws, _config(config))
+    assert "\n" not in str(err.value)
+    assert not (ws.root / "ingest").exists()
+
+
+def test_usage_errors_leave_nothing_behind(tmp_path, config):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(IngestError, match="no reports found"):
+        run_ingest(empty, ws, _config(config))
+    assert not (ws.root / "ingest").exists()
+    export = _reports_export(tmp_path, big=10)
+    run_ingest(export, ws, _config(config))
+    config["ingest"]["columns"]["accession"] = "AccessionNumber"
+    with pytest.raises(IngestError, match="ingest.columns.accession"):
+        run_ingest(export, ws, config)
+    assert ws.has("ingest") and not list((ws.root / "ingest").glob(".partial-*"))
+
+
+def test_a_usage_error_mid_stage_removes_its_partial_folder(tmp_path, config, monkeypatch):
+    export = _reports_export(tmp_path, big=10)
+
+    def fails(*args, **kwargs):
+        raise IngestError("bad input", "somewhere", "fix it")
+        yield  # a generator, like the reader it replaces
+
+    monkeypatch.setattr(stage, "iter_reports", fails)
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(IngestError):
+        run_ingest(export, ws, _config(config))
+    assert not list((ws.root / "ingest").glob(".partial-*"))
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_artefacts_follow_the_umask(tmp_path, config, umask, mode):
+    import os
+
+    export = _export(tmp_path)
+    old = os.umask(umask)
+    try:
+        ws = Workspace(tmp_path / "ws")
+        run_ingest(export, ws, _config(config))
+    finally:
+        os.umask(old)
+    stage_dir = ws.root / "ingest"
+    files = [stage_dir / n for n in ("reports.parquet", "images.parquet", "rejects.parquet", "metrics.json",
+                                      "manifest.json")]
+    files.append(ws.root / _table(ws, "images")[0]["png"])
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: oct(mode) for f in files}
+
+
+def test_replaced_characters_warn_once_with_the_fix(tmp_path, config, capsys):
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "reports.csv").write_bytes(b"accession,patient_id,text\nA1,P1,caf\xe9\nA2,P2,na\xefve\nA3,P3,ok\n")
+    ws = Workspace(tmp_path / "ws")
+    run_ingest(export, ws, _config(config))
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if "U+FFFD" in line]
+    assert len(warnings) == 1 and "--set ingest.encoding=" in warnings[0] and "2 " in warnings[0]
+    assert ws.metrics("ingest")["replaced_characters"] == 2
+    run_ingest(export, ws, _config(config), force=False)
+    config["ingest"]["encoding"] = "latin-1"
+    run_ingest(export, ws, _config(config))
+    assert "U+FFFD" not in capsys.readouterr().err
+    assert [r["text"] for r in _table(ws, "reports")] == ["caf\xe9", "na\xefve", "ok"]
+
+
+@pytest.mark.parametrize("key,value,fix", [("encoding", "klingon", "ingest.encoding="),
+                                           ("encoding_errors", "shrug", "ingest.encoding_errors="),
+                                           ("missing_patient_id", "drop", "'accession'")])
+def test_bad_settings_stop_before_the_stage(tmp_path, config, key, value, fix):
+    export = _reports_export(tmp_path, big=10)
+    config["ingest"][key] = value
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(IngestError, match=fix):
+        run_ingest(export, ws, _config(config))
+    assert not (ws.root / "ingest").exists()

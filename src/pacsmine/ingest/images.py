@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from .dicom import Reject, read_dicom
+from .paths import confinement, is_inside
 from .raster import Normaliser, Window, write_png
 
 __all__ = [
@@ -68,10 +69,14 @@ class Item:
 
 
 def walk_files(root: str | os.PathLike[str]) -> Iterator[Path]:
-    """Every file below ``root`` in sorted order, hidden names skipped, lazily.
+    """Every file and symbolic link below ``root`` in sorted order, hidden names skipped, lazily.
 
-    Only the listings of the folders on the current path are held, so memory does not
-    grow with the archive; the order (sorted paths) is fixed, so chunks are the same on every run (resume depends on it).
+    Links are yielded, not followed (any kind: to a file, to a folder, dangling), so the
+    caller can confine them (:mod:`pacsmine.ingest.paths`) instead of losing them;
+    FIFOs, sockets and devices are skipped (opening one could block). Only the listings
+    of the folders on the current path are held, so memory does not grow with the
+    archive; the order (sorted paths) is fixed, so chunks are the same on every run
+    (resume depends on it).
     """
     try:
         with os.scandir(root) as it:
@@ -81,7 +86,7 @@ def walk_files(root: str | os.PathLike[str]) -> Iterator[Path]:
     for entry in entries:
         if entry.is_dir(follow_symlinks=False):
             yield from walk_files(entry.path)
-        elif entry.is_file():
+        elif entry.is_symlink() or entry.is_file(follow_symlinks=False):
             yield Path(entry.path)
 
 
@@ -111,12 +116,15 @@ def png_name(accession: str, series: int, instance: int, frame: int = 1) -> str:
 def iter_items(export: Path, config: dict[str, Any], rejects: list | None = None) -> Iterator[Item]:
     """The work items of an export in a fixed order (manifest rows, then the walk).
 
-    ``config`` is the ingest section. Manifest rows that cannot be parsed are yielded as
-    "unlisted" items carrying the reject (so they land in the rejects table too).
+    ``config`` is the ingest section. Manifest rows that cannot be parsed, and paths that
+    may not be opened (outside the export, dangling links, links to folders: see
+    :mod:`pacsmine.ingest.paths`), are yielded as "unlisted" items carrying the reject
+    (so they land in the rejects table too, and nothing outside the export is opened).
     """
     from .reports import iter_csv_rows
 
     export = Path(export)
+    root = export.resolve()
     image_cfg = config["image"]
     raster_ext = tuple(e.lower() for e in image_cfg["raster_extensions"])
     skip = set(image_cfg["skip_names"])
@@ -138,13 +146,24 @@ def iter_items(export: Path, config: dict[str, Any], rejects: list | None = None
                         ("accession", "series", "instance", "patient_id", "modality"))
             full = export / rel if rel and not os.path.isabs(rel) else Path(rel)
             kind = "raster" if rel.lower().endswith(raster_ext) else "dicom"
-            yield Item(kind, str(full), _norm(export, rel) if rel else f"{manifest.name}:{raw['key']}", ids)
+            source = _norm(export, rel) if rel else f"{manifest.name}:{raw['key']}"
+            problem = confinement(root, full) if rel else None
+            if problem is not None:
+                yield Item("unlisted", "", source, (("reason", problem[0]), ("detail", problem[1])))
+                continue
+            yield Item(kind, str(full), source, ids)
     images_dir = export / config["images_dir"]
     pattern = re.compile(image_cfg["name_pattern"]) if image_cfg.get("name_pattern") else None
     if images_dir.is_dir():
+        # A file reached through real folders is inside when the images folder is.
+        confined = is_inside(root, images_dir.resolve())
         for path in walk_files(images_dir):
             rel = path.relative_to(export).as_posix()
             if rel in listed or path.name in skip:
+                continue
+            problem = confinement(root, path) if not confined or path.is_symlink() else None
+            if problem is not None:
+                yield Item("unlisted", "", rel, (("reason", problem[0]), ("detail", problem[1])))
                 continue
             if path.name.lower().endswith(raster_ext):
                 named = pattern.match(path.name) if pattern else None
@@ -160,12 +179,13 @@ def iter_items(export: Path, config: dict[str, Any], rejects: list | None = None
 
 
 def _norm(export: Path, rel: str) -> str:
+    """A manifest path as a path relative to the export where it names one inside it."""
     path = Path(rel)
     if path.is_absolute():
-        try:
-            return path.relative_to(export).as_posix()
-        except ValueError:
-            return path.as_posix()
+        for base in (export, export.resolve()):
+            if path.is_relative_to(base):
+                return Path(os.path.normpath(path.relative_to(base))).as_posix()
+        return path.as_posix()
     return Path(os.path.normpath(path)).as_posix()
 
 

@@ -13,6 +13,8 @@ Both yield the canonical report rows of :mod:`pacsmine.ingest.reports`: accessio
 patient id are the study's uid (the collection is de-identified per study), the text is
 composed as ``"INDICATION: ...\\nFINDINGS: ..."`` from the sections written, modality and
 body part come from ``config["openi"]``, and the MeSH/Problems terms become ``labels``.
+Neither form holds a study date (the XML's ``PubDate``, 2013-08-01 for every file, is
+the collection's publication date), so ``study_date`` is null.
 """
 
 from __future__ import annotations
@@ -45,12 +47,13 @@ def _split_labels(values: list[str | None], separator: str = ";") -> list[str] |
     return labels or None
 
 
-def iter_openi_csv(path: Path, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Report rows of ``indiana_reports.csv`` (``config`` is the ingest section)."""
+def iter_openi_csv(path: Path, config: dict[str, Any], decoder=None) -> Iterator[dict[str, Any]]:
+    """Report rows of ``indiana_reports.csv`` (``config`` is the ingest section; ``decoder``
+    a :class:`~pacsmine.ingest.decode.TextDecoder`, default UTF-8 with U+FFFD)."""
     from .reports import iter_csv_rows
 
     openi = config["openi"]
-    for raw in iter_csv_rows(path):
+    for raw in iter_csv_rows(path, decoder=decoder):
         if "reject" in raw:
             yield raw
             continue
@@ -74,8 +77,8 @@ def parse_ecitation(xml: bytes | str) -> dict[str, Any]:
 
     Returns ``uid`` (IUXRId, else uId without its "CXR" prefix), ``sections``
     (label -> text), ``mesh`` (major then minor terms), ``images`` (parentImage ids)
-    and ``date`` (PubDate as YYYY-MM-DD where given). Raises ``ValueError`` on XML that
-    is not an eCitation.
+    and ``published`` (PubDate as YYYY-MM-DD where given: the collection's publication
+    date, not the study's). Raises ``ValueError`` on XML that is not an eCitation.
     """
     import xml.etree.ElementTree as ET
 
@@ -97,27 +100,35 @@ def parse_ecitation(xml: bytes | str) -> dict[str, Any]:
             sections[label] = "".join(text.itertext()).strip()
     mesh = [(m.text or "").strip() for tag in ("major", "minor") for m in root.iter(tag)]
     images = [img.get("id") for img in root.iter("parentImage") if img.get("id")]
-    date = None
+    published = None
     pub = root.find(".//PubDate")
     if pub is not None and pub.findtext("Year"):
         parts = [pub.findtext("Year"), pub.findtext("Month"), pub.findtext("Day")]
-        date = "-".join(p.strip().zfill(2) for p in parts if p and p.strip().isdigit()) or None
-    return {"uid": uid, "sections": sections, "mesh": [m for m in mesh if m], "images": images, "date": date}
+        published = "-".join(p.strip().zfill(2) for p in parts if p and p.strip().isdigit()) or None
+    return {"uid": uid, "sections": sections, "mesh": [m for m in mesh if m], "images": images,
+            "published": published}
 
 
 def iter_openi_xml(folder: Path, config: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Report rows of every eCitation ``*.xml`` below ``folder`` (sorted, streamed).
 
-    A file that does not parse is yielded as an ``unreadable_file`` reject.
+    A file that does not parse is yielded as an ``unreadable_file`` reject; a link that
+    leaves ``folder``, dangles or names a folder as the reject of :mod:`pacsmine.ingest.paths`.
     """
     from .images import walk_files
+    from .paths import confinement
 
     folder = Path(folder)
+    root = folder.resolve()
     openi = config["openi"]
     for path in walk_files(folder):
         if path.suffix.lower() != ".xml":
             continue
         source = str(path.relative_to(folder))
+        problem = confinement(root, path) if path.is_symlink() else None
+        if problem is not None:
+            yield {"reject": problem, "source": source, "key": path.stem}
+            continue
         try:
             doc = parse_ecitation(path.read_bytes())
         except Exception as exc:  # any parse failure is a reject, never a crash
@@ -129,7 +140,7 @@ def iter_openi_xml(folder: Path, config: dict[str, Any]) -> Iterator[dict[str, A
             "patient_id": uid,
             "modality": openi["modality"],
             "body_part": openi["body_part"],
-            "study_date": doc["date"],
+            "study_date": None,  # the XML has none (PubDate is the collection's)
             "text": compose_text(doc["sections"], openi["sections"], openi["required_sections"]),
             "labels": doc["mesh"] or None,
             "source": source,

@@ -22,8 +22,12 @@ import pyarrow.parquet as pq
 from ..progress import console, progress
 from ..workspace import StageContext, StageResult, Workspace, atomic_path, fingerprint_files, write_parquet
 from ..streams import chunked
+from .decode import TextDecoder
+from .errors import IngestError
 from .images import IMAGE_SCHEMA, convert_chunk, init_worker, iter_items
-from .reports import REJECT_SCHEMA, REPORT_FIELDS, REPORT_SCHEMA, ReportChecker, detect_reports, iter_reports
+from .paths import is_inside
+from .reports import (REJECT_SCHEMA, REPORT_FIELDS, REPORT_SCHEMA, ReportChecker, check_columns, detect_reports,
+                      iter_csv_rows, iter_reports)
 
 __all__ = ["run_ingest", "evaluate_ingest"]
 
@@ -33,13 +37,23 @@ def run_ingest(export: Path, ws: Workspace, config: dict[str, Any], force: bool 
 
     Writes ``ingest/reports.parquet``, ``images.parquet``, ``rejects.parquet``,
     ``images/<accession>/<series>_<instance>.png`` and ``metrics.json`` (counts).
+    Usage errors (no reports found, a missing column, a workspace inside the export, ...)
+    raise :class:`IngestError`, one line, before anything is written; one met later
+    removes the run's partial folder when it holds no finished chunk.
     """
     export = Path(export)
     cfg = config["ingest"]
     workers = int(config.get("run", {}).get("workers", 0)) or (os.cpu_count() or 1)
+    fmt, reports_path = _preflight(export, ws, cfg)
 
     def body(ctx: StageContext) -> dict[str, Any]:
-        return _ingest(export, ctx, cfg, workers)
+        try:
+            return _ingest(export, ctx, cfg, workers, fmt, reports_path)
+        except IngestError:
+            # Nothing to resume: the same command meets the same error.
+            if not any(ctx.partial_dir.glob("*/part-*.parquet")):
+                shutil.rmtree(ctx.partial_dir, ignore_errors=True)
+            raise
 
     return ws.run_stage(
         "ingest",
@@ -51,10 +65,34 @@ def run_ingest(export: Path, ws: Workspace, config: dict[str, Any], force: bool 
     )
 
 
+def _preflight(export: Path, ws: Workspace, cfg: dict[str, Any]) -> tuple[str, Path]:
+    """The usage errors found before the stage starts: ``(format, reports path)``."""
+    if not export.exists():
+        raise IngestError("the export does not exist", str(export), "give the export folder or reports file")
+    root = export.resolve()
+    if export.is_dir() and is_inside(root, ws.root):
+        raise IngestError("the workspace is inside the export", f"workspace {ws.root}, export {root}",
+                          "ingest would read its own outputs as input: choose a workspace outside the export")
+    ReportChecker(cfg["missing_patient_id"])  # a setting it refuses
+    TextDecoder(cfg["encoding"], cfg["encoding_errors"])  # an unknown codec or handler
+    fmt, reports_path = detect_reports(export, cfg)
+    check_columns(fmt, reports_path, cfg)
+    manifest = export / cfg["image_manifest"] if cfg.get("image_manifest") and export.is_dir() else None
+    if manifest is not None and manifest.is_file():
+        column = cfg["manifest_columns"]["path"]
+        header = next(iter(iter_csv_rows(manifest)), {})
+        if header and "reject" not in header and column not in header:
+            found = sorted(k for k in header if k not in ("source", "key"))
+            raise IngestError(f"{manifest.name} has no column {column!r}", f"{manifest}; its columns: {found}",
+                              "name the right column with --set ingest.manifest_columns.path=NAME")
+    return fmt, reports_path
+
+
 # --------------------------------------------------------------------------- the body
 
 
-def _ingest(export: Path, ctx: StageContext, cfg: dict[str, Any], workers: int) -> dict[str, Any]:
+def _ingest(export: Path, ctx: StageContext, cfg: dict[str, Any], workers: int, fmt: str,
+            reports_path: Path) -> dict[str, Any]:
     report_parts = ctx.partial_dir / "reports"
     image_parts = ctx.partial_dir / "images"
     scratch = ctx.partial_dir / "png"
@@ -66,13 +104,13 @@ def _ingest(export: Path, ctx: StageContext, cfg: dict[str, Any], workers: int) 
     for folder in (report_parts, image_parts, scratch):
         folder.mkdir(parents=True, exist_ok=True)
 
-    fmt, reports_path = detect_reports(export, cfg)
     console.print(f"ingest: reports from {reports_path} ({fmt})")
-    checker = ReportChecker(cfg["missing_patient_id"])
-    _ingest_reports(fmt, reports_path, cfg, checker, report_parts)
+    checker = ReportChecker(cfg["missing_patient_id"], int(cfg["max_report_bytes"]) or None)
+    replaced = _ingest_reports(fmt, reports_path, cfg, checker, report_parts)
     _ingest_images(export, ctx, cfg, workers, image_parts, scratch)
 
     counts = _assemble(ctx, report_parts, image_parts, checker.seen_)
+    counts["replaced_characters"] = sum(replaced.values())
     counts["format"] = fmt
     counts["workers"] = workers
     ctx.counts.update({k: v for k, v in counts.items() if isinstance(v, int)})
@@ -90,11 +128,14 @@ def _write_chunk(folder: Path, index: int, rows: list[dict], schema: pa.Schema, 
     write_parquet(_part(folder, "part", index), pa.Table.from_pylist(rows, schema=schema))
 
 
-def _ingest_reports(fmt: str, path: Path, cfg: dict, checker: ReportChecker, parts: Path) -> None:
+def _ingest_reports(fmt: str, path: Path, cfg: dict, checker: ReportChecker, parts: Path) -> dict[str, int]:
+    """Write the report chunks not finished yet; returns the characters that did not
+    decode, per file (each file with any gets one warning line)."""
     size = int(cfg["report_chunk_size"])
+    stats: dict[str, Any] = {}
     with progress() as bar:
         task = bar.add_task("reports", total=None)
-        for index, chunk in enumerate(chunked(iter_reports(fmt, path, cfg), size)):
+        for index, chunk in enumerate(chunked(iter_reports(fmt, path, cfg, stats=stats), size)):
             part = _part(parts, "part", index)
             if part.exists():  # finished by an interrupted run
                 for acc in pq.read_table(part, columns=["accession"]).column(0).to_pylist():
@@ -113,6 +154,15 @@ def _ingest_reports(fmt: str, path: Path, cfg: dict, checker: ReportChecker, par
                                     "detail": detail})
             _write_chunk(parts, index, kept, REPORT_SCHEMA, rejects)
             bar.advance(task, len(chunk))
+    replaced = stats.get("replaced_characters", {})
+    for name, n in replaced.items():
+        errors = cfg["encoding_errors"]
+        outcome = "became U+FFFD" if errors == "replace" else f"were handled by encoding_errors={errors}"
+        what = "byte sequence" if n == 1 else "byte sequences"
+        console.print(f"ingest: warning: {n} {what} of {name} not valid {cfg['encoding']} {outcome}; "
+                      "if the file is in another encoding, rerun with --set ingest.encoding=latin-1 (or cp1252, ...)",
+                      soft_wrap=True, markup=False, highlight=False)
+    return replaced
 
 
 class _Done:
