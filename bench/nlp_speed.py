@@ -9,7 +9,9 @@ Usage::
 
 Prints, in one run:
 
-1. pacsmine's per-report NLP in this process (reports/s, one core);
+0. the machine line (CPU model, cores, load average) at the start and at the end;
+1. pacsmine's per-report NLP in this process (reports/s, one core), with the garbage
+   collector set as the extract stage's workers set it (as is the baseline's);
 2. the whole ``extract`` stage (parallel batches, both passes, all tables), each run
    in a fresh process, on the first half of the corpus and on all of it: reports/s
    and peak memory (RSS of the stage's process and of its largest worker), so that
@@ -31,6 +33,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("PACSMINE_NO_PROGRESS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import machine_line  # noqa: E402
 
 
 def load_reports(path: Path | None, n: int, seed: int, tmp: Path) -> list[dict]:
@@ -169,19 +174,29 @@ def main() -> None:
         reports = load_reports(args.path, args.reports, args.seed, tmp)
         n = len(reports)
         words = sum(len(r["text"].split()) for r in reports)
-        print(f"corpus: {n} reports, {words / max(n, 1):.0f} words/report, "
-              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
-        core = bench_core(reports)
+        print(machine_line("start"))
+        print(f"corpus: {n} reports, {words / max(n, 1):.0f} words/report")
+        import gc
+
+        from pacsmine.nlp.extract import _tune_gc
+
+        old_gc = _tune_gc()  # as in the stage's workers
+        try:
+            core = bench_core(reports)
+            base = bench_baseline(reports[: args.baseline_reports])
+        finally:
+            gc.set_threshold(*old_gc)
+            gc.unfreeze()
         print(f"pacsmine NLP, 1 process:              {core:8.0f} reports/s")
         for size in (n // 2, n):
             root = make_workspace(reports[:size], tmp / f"ws-{size}")
             rate, secs, parent, child = bench_stage(root, size, workers, args.batch_size)
             print(f"extract stage, {size:>7} reports, {workers} workers: {rate:8.0f} reports/s "
                   f"({secs:.1f} s); peak RSS parent {parent:.0f} MB, largest worker {child:.0f} MB")
-        base = bench_baseline(reports[: args.baseline_reports])
         print(f"general pipeline (pysbd + regex NegEx), 1 process: {base:8.0f} reports/s "
               f"(on {min(n, args.baseline_reports)} reports)")
         print(f"speed-up of pacsmine NLP over the general pipeline, per core: {core / base:.1f}x")
+        print(machine_line("end"))
 
 
 if __name__ == "__main__":

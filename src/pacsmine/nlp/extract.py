@@ -82,9 +82,9 @@ _SEGMENT_CACHE_MAX = 5_000
 # The cache pays only where sentences repeat. In "auto" mode a worker measures its hit rate
 # over _CACHE_PROBE sentences; below _CACHE_MIN_HIT_RATE it empties the cache and computes
 # every sentence afresh for the next _CACHE_BYPASS sentences, then measures again.
-_CACHE_PROBE = 4_000
+_CACHE_PROBE = 1_000
 _CACHE_MIN_HIT_RATE = 0.15
-_CACHE_BYPASS = 40_000
+_CACHE_BYPASS = 20_000
 _CACHE_MODES = ("auto", "on", "off")
 
 
