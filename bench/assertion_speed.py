@@ -20,11 +20,12 @@ Sides, each timed on every report of a corpus, one core:
 Corpora: ``phantom`` (text-only phantom reports generated in this process), ``ct`` (the 140
 chest CT FINDINGS of ``../shared/data/ct_findings``), ``iu`` (findings + impression of the
 IU X-ray reports), ``distinct`` (the CT and IU reports with every sentence seen before cut
-out: real text that does not repeat, where the cache can only cost). Every side is timed ``--repeats`` times, interleaved (side after side
-within each repeat), each repeat with an empty sentence cache; the median reports/s is
-printed, and the ratio of pacsmine's median to negspacy's. Rates are reports per CPU
-second of this process (``time.process_time``), i.e. per core, so that other processes on
-a shared machine slow neither side's figure much; both sides run in one thread. The machine line (CPU model,
+out: real text that does not repeat, where the cache can only cost). Every side is timed
+``--repeats`` times, interleaved (side after side within each slice of 200 reports, in a
+rotating order), each repeat with an empty sentence cache; the median reports/s is printed,
+and the ratio of pacsmine's median to negspacy's. Rates are reports per CPU second of this
+process (``time.process_time``), i.e. per core, so that other processes on a shared machine
+slow neither side's figure much; both sides run in one thread. The machine line (CPU model,
 cores, load average) is printed at the start and at the end.
 """
 
@@ -153,14 +154,16 @@ def timed(jobs: dict, chunks: int, repeats: int) -> dict[str, list[float]]:
     while other processes run does not count) per repeat per side. Sides are interleaved chunk by chunk (load from other
     processes falls on all sides alike); each repeat starts with empty sentence caches."""
     times = {side: [] for side in jobs}
-    for _ in range(repeats):
+    sides = list(jobs)
+    for r in range(repeats):
         total = dict.fromkeys(jobs, 0.0)
         for side, (reset, _) in jobs.items():
             reset()
         for c in range(chunks):
-            for side, (_, job) in jobs.items():
+            k = (r + c) % len(sides)  # the order rotates: no side always runs after the same one
+            for side in sides[k:] + sides[:k]:
                 t = time.process_time()
-                job(c)
+                jobs[side][1](c)
                 total[side] += time.process_time() - t
         for side in jobs:
             times[side].append(total[side])
