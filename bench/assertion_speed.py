@@ -106,11 +106,13 @@ def distinct_sentences(texts: list[str]) -> list[str]:
 
 
 def term_phrases(annotator) -> list[str]:
-    """The annotator's phrases as lower-case strings (its phrase table's key tuples)."""
+    """The annotator's phrases as lower-case strings (its phrase table's key tuples; an
+    entry whose value is -1 or None is a stop phrase, never matched, and is left out)."""
     table = getattr(annotator, "phrases_", None)
     if not isinstance(table, dict) or not table:
         raise SystemExit("assertion_speed: the term annotator has no phrase table (phrases_)")
-    return sorted({" ".join(k) if isinstance(k, tuple) else str(k).lower() for k in table})
+    return sorted({" ".join(k) if isinstance(k, tuple) else str(k).lower()
+                   for k, v in table.items() if v is not None and not (isinstance(v, int) and v < 0)})
 
 
 def negspacy_pipeline(phrases: list[str]):
