@@ -9,7 +9,9 @@ Usage::
 
 Prints, in one run:
 
-1. pacsmine's per-report NLP in this process (reports/s, one core);
+0. the machine line (CPU model, cores, load average) at the start and at the end;
+1. pacsmine's per-report NLP in this process (reports/s, one core), with the garbage
+   collector set as the extract stage's workers set it (as is the baseline's);
 2. the whole ``extract`` stage (parallel batches, both passes, all tables), each run
    in a fresh process, on the first half of the corpus and on all of it: reports/s
    and peak memory (RSS of the stage's process and of its largest worker), so that
@@ -31,6 +33,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("PACSMINE_NO_PROGRESS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import machine_line  # noqa: E402
 
 
 def load_reports(path: Path | None, n: int, seed: int, tmp: Path) -> list[dict]:
@@ -66,19 +71,20 @@ def rss_mb() -> tuple[float, float]:
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
-def bench_core(reports: list[dict]) -> float:
+def bench_core(reports: list[dict]) -> tuple[float, float]:
+    """(reports per wall second, reports per CPU second of this process)."""
     from pacsmine.config import load_config
     from pacsmine.nlp.extract import ReportNLP, new_rows
     from pacsmine.nlp.stats import CorpusCounts
 
     nlp = ReportNLP(load_config())
     stats = CorpusCounts()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for chunk in range(0, len(reports), 2000):
         rows = new_rows()  # a batch's rows, as in the stage
         for r in reports[chunk : chunk + 2000]:
             nlp.process(r["accession"], r["patient_id"], r["modality"], r["text"], rows, stats)
-    return len(reports) / (time.perf_counter() - t0)
+    return len(reports) / (time.perf_counter() - t0), len(reports) / (time.process_time() - c0)
 
 
 def make_workspace(reports: list[dict], root: Path) -> Path:
@@ -129,7 +135,8 @@ _NEGEX_PRE = re.compile(r"\b(?:no|not|without|negative for|free of|absence of|no
 _NAIVE_REF = re.compile(r"(?:series|se)\s*(\d+)\D{0,12}?(?:image|im)\s*(\d+)|(?:image|im)\s*(\d+)", re.I)
 
 
-def bench_baseline(reports: list[dict]) -> float:
+def bench_baseline(reports: list[dict]) -> tuple[float, float]:
+    """(reports per wall second, reports per CPU second of this process)."""
     import pysbd
 
     from pacsmine.config import load_config
@@ -138,7 +145,7 @@ def bench_baseline(reports: list[dict]) -> float:
     seg = pysbd.Segmenter(language="en", clean=False)
     annotator = TermAnnotator.from_config(load_config()["extract"]["terms"])
     words = re.compile(r"[a-z0-9]+")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for r in reports:
         for sentence in seg.segment(r["text"]):
             words.findall(sentence.lower())
@@ -147,7 +154,7 @@ def bench_baseline(reports: list[dict]) -> float:
                 # NegEx: a trigger up to five words before the term negates it.
                 window = " ".join(sentence[: m.start].split()[-5:])
                 negated = bool(_NEGEX_PRE.search(window))  # noqa: F841 (the work is what is timed)
-    return len(reports) / (time.perf_counter() - t0)
+    return len(reports) / (time.perf_counter() - t0), len(reports) / (time.process_time() - c0)
 
 
 def main() -> None:
@@ -169,19 +176,29 @@ def main() -> None:
         reports = load_reports(args.path, args.reports, args.seed, tmp)
         n = len(reports)
         words = sum(len(r["text"].split()) for r in reports)
-        print(f"corpus: {n} reports, {words / max(n, 1):.0f} words/report, "
-              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
-        core = bench_core(reports)
-        print(f"pacsmine NLP, 1 process:              {core:8.0f} reports/s")
+        print(machine_line("start"))
+        print(f"corpus: {n} reports, {words / max(n, 1):.0f} words/report")
+        import gc
+
+        from pacsmine.nlp.extract import _tune_gc
+
+        old_gc = _tune_gc()  # as in the stage's workers
+        try:
+            core = bench_core(reports)
+            base = bench_baseline(reports[: args.baseline_reports])
+        finally:
+            gc.set_threshold(*old_gc)
+            gc.unfreeze()
+        print(f"pacsmine NLP, 1 process:              {core[0]:8.0f} reports/s ({core[1]:.0f} per CPU second)")
         for size in (n // 2, n):
             root = make_workspace(reports[:size], tmp / f"ws-{size}")
             rate, secs, parent, child = bench_stage(root, size, workers, args.batch_size)
             print(f"extract stage, {size:>7} reports, {workers} workers: {rate:8.0f} reports/s "
                   f"({secs:.1f} s); peak RSS parent {parent:.0f} MB, largest worker {child:.0f} MB")
-        base = bench_baseline(reports[: args.baseline_reports])
-        print(f"general pipeline (pysbd + regex NegEx), 1 process: {base:8.0f} reports/s "
+        print(f"general pipeline (pysbd + regex NegEx), 1 process: {base[0]:8.0f} reports/s ({base[1]:.0f} per CPU second) "
               f"(on {min(n, args.baseline_reports)} reports)")
-        print(f"speed-up of pacsmine NLP over the general pipeline, per core: {core / base:.1f}x")
+        print(f"speed-up of pacsmine NLP over the general pipeline, per core: {core[1] / base[1]:.1f}x (CPU seconds)")
+        print(machine_line("end"))
 
 
 if __name__ == "__main__":

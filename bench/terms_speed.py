@@ -12,27 +12,38 @@ sentence list when those are absent).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import sys
 import time
 from pathlib import Path
 
 from pacsmine.config import load_config
-from pacsmine.nlp.negation import read_ct_findings, read_iu_reports, split_sentences_simple
 from pacsmine.nlp.ontology import load_ontology
+from pacsmine.nlp.sections import SectionSplitter
+from pacsmine.nlp.sentences import SentenceSplitter, report_spans
 from pacsmine.nlp.terms import TermAnnotator
+
+try:  # the data set readers move to nlp/corpora.py
+    from pacsmine.nlp.corpora import read_ct_findings, read_iu_reports
+except ImportError:
+    from pacsmine.nlp.negation import read_ct_findings, read_iu_reports
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine_line  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def sentences() -> list[str]:
+    """The sentences of the IU X-ray and CT findings reports, split as extract splits them."""
+    cfg = load_config()["extract"]
+    sections, splitter = SectionSplitter.from_config(cfg["sections"]), SentenceSplitter.from_config(cfg["sentences"])
     out: list[str] = []
     iu = DATA / "iu_xray" / "indiana_reports.csv"
     ct = DATA / "ct_findings" / "reports"
-    if iu.exists():
-        out += [s for r in read_iu_reports(iu) for s in split_sentences_simple(r["text"])]
-    if ct.exists():
-        out += [s for r in read_ct_findings(ct) for s in split_sentences_simple(r["text"])]
+    texts = [r["text"] for r in read_iu_reports(iu)] if iu.exists() else []
+    texts += [r["text"] for r in read_ct_findings(ct)] if ct.exists() else []
+    for text in texts:
+        out += [text[a:b] for _, a, b in report_spans(text, sections, splitter)]
     if not out:
         out = ["No evidence of pleural effusion or pneumothorax.",
                "Metastatic hepatocellular carcinoma with lung metastases versus pneumonia."] * 5000
@@ -49,9 +60,7 @@ def main() -> int:
                         help="the configured vocabulary layers (extract.terms) instead of the DO alone")
     args = parser.parse_args()
     section = load_config()["extract"]["terms"]
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    print(f"{cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    print(machine_line("start"))
     if args.combined:
         combined = dict(section, ontology=args.obo, vocabularies=str(DATA / "vocabularies"))
         t0 = time.perf_counter()
@@ -95,6 +104,7 @@ def _time(annotator: TermAnnotator, repeat: int) -> int:
             best = min(best, time.perf_counter() - t)
         print(f"{name:<9} {len(texts) / best:>10,.0f} sentences/s  ({best * 1e6 / len(texts):.1f} us/sentence, "
               f"{n} mentions)")
+    print(machine_line("end"))
     return 0
 
 

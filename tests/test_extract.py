@@ -293,3 +293,62 @@ def test_iu_xray_extract_agrees_with_its_labels(tmp_path):
     assert got["present"]["precision"] > 0.65 and got["present"]["recall"] > 0.93
     assert got["negation"]["precision"] > 0.98 and got["negation"]["recall"] > 0.88
     assert got["oracle"]["negation"]["recall"] > 0.9
+
+
+def _process_all(nlp, reports):
+    from pacsmine.nlp.extract import new_rows
+    from pacsmine.nlp.stats import CorpusCounts
+
+    rows, stats = new_rows(), CorpusCounts()
+    for acc, pid, mod, text in reports:
+        nlp.process(acc, pid, mod, text, rows, stats)
+    return rows, stats.to_json()
+
+
+def test_sentence_cache_modes_write_the_same_rows(tmp_path, monkeypatch):
+    # The per-sentence cache (on, off, auto switching back and forth, small generations)
+    # must not change a single row or count: "off" computes every sentence afresh.
+    from pacsmine.nlp import extract
+    from pacsmine.nlp.link import ImageIndex
+    from pacsmine.phantom import iter_reports
+
+    ws = make_ingest(tmp_path)
+    index = ImageIndex.from_parquet(ws.stage_dir("ingest") / "images.parquet")
+    cfg = config()
+    phantom = [(r.accession, r.patient_id, r.modality, r.text)
+               for r in iter_reports(60, 5, dict(cfg["phantom"], faulty_reports=0))]
+    reports = REPORTS * 3 + phantom + REPORTS * 2 + [("E", None, None, ""), ("N", None, None, None)]
+    monkeypatch.setattr(extract, "_SENTENCE_CACHE_MAX", 40)
+    monkeypatch.setattr(extract, "_SEGMENT_CACHE_MAX", 7)
+    monkeypatch.setattr(extract, "_CACHE_PROBE", 30)
+    monkeypatch.setattr(extract, "_CACHE_BYPASS", 50)
+    nlp = extract.ReportNLP(cfg, index)
+    nlp.set_sentence_cache("off")
+    expected = _process_all(nlp, reports)
+    assert expected[0]["key_images"]["image_id"]  # the comparison covers linked key images
+    assert expected[0]["terms"]["accession"]
+    for mode, min_rate in (("on", 0.0), ("auto", 0.0), ("auto", 0.5), ("auto", 1.01)):
+        monkeypatch.setattr(extract, "_CACHE_MIN_HIT_RATE", min_rate)
+        nlp.set_sentence_cache(mode)
+        assert _process_all(nlp, reports) == expected, (mode, min_rate)
+
+
+def test_auto_cache_bypasses_text_that_does_not_repeat(monkeypatch):
+    from pacsmine.nlp import extract
+    from pacsmine.nlp.extract import new_rows
+    from pacsmine.nlp.stats import CorpusCounts
+
+    monkeypatch.setattr(extract, "_CACHE_PROBE", 20)
+    monkeypatch.setattr(extract, "_CACHE_MIN_HIT_RATE", 0.15)
+    monkeypatch.setattr(extract, "_CACHE_BYPASS", 1000)
+    nlp = extract.ReportNLP(config(), annotate=False)
+    rows, stats = new_rows(), CorpusCounts()
+    for i in range(10):  # 30 distinct sentences: no hit in the probe
+        nlp.process(f"D{i}", None, None, f"Nodule {i} mm. Cyst {i} cm. Mass {i} in.", rows, stats)
+    assert not nlp._use_cache and not nlp._cache
+    nlp.set_sentence_cache("auto")
+    for i in range(10):  # the same 3 sentences again and again: 27 of 30 are hits
+        nlp.process(f"R{i}", None, None, "Nodule 1 mm. Cyst 1 cm. Mass 1 in.", rows, stats)
+    assert nlp._use_cache and len(nlp._cache) == 3
+    with pytest.raises(ValueError, match="sentence cache mode"):
+        nlp.set_sentence_cache("sometimes")

@@ -75,6 +75,17 @@ _HAS_DIGIT = re.compile(r"\d").search
 # generation (two at most; about 1.2 kB each, so at most ~25 MB a worker). With 10,000 a
 # generation, 58% of phantom sentences are hits (65.8% with no bound at all).
 _SENTENCE_CACHE_MAX = 10_000
+# Section segments (a report's text between two headers) whose sentence spans and results
+# are kept, per generation: 39% of phantom segments and 20% of IU X-ray reports (one
+# segment each) repeat whole, and a hit skips the sentence splitter too.
+_SEGMENT_CACHE_MAX = 5_000
+# The cache pays only where sentences repeat. In "auto" mode a worker measures its hit rate
+# over _CACHE_PROBE sentences; below _CACHE_MIN_HIT_RATE it empties the cache and computes
+# every sentence afresh for the next _CACHE_BYPASS sentences, then measures again.
+_CACHE_PROBE = 1_000
+_CACHE_MIN_HIT_RATE = 0.15
+_CACHE_BYPASS = 20_000
+_CACHE_MODES = ("auto", "on", "off")
 
 
 def _no_mentions(sentence: str) -> list:
@@ -120,18 +131,41 @@ class ReportNLP:
             self.annotator = TermAnnotator.from_config(terms_cfg)
             self.include_negated = bool(terms_cfg.get("bigrams", {}).get("include_negated", False))
         self._annotate = self.annotator.annotate if self.annotator is not None else _no_mentions
-        # sentence text -> (words, tokens, mentions, references)
-        self._cache: dict[str, tuple] = {}
-        self._cache_old: dict[str, tuple] = {}
         from .sentences import report_spans
 
         self._report_spans = report_spans
+        self.set_sentence_cache("auto")
+
+    def set_sentence_cache(self, mode: str) -> None:
+        """Choose how sentences' results are kept, and empty the cache.
+
+        ``mode``: "auto" (kept while at least ``_CACHE_MIN_HIT_RATE`` of the sentences are
+        repeats, measured as the reports come), "on" (always kept) or "off" (never). The
+        rows written are the same in every mode; only the speed differs.
+        """
+        if mode not in _CACHE_MODES:
+            raise ValueError(f"sentence cache mode must be one of {', '.join(_CACHE_MODES)}, not {mode!r}")
+        self.cache_mode = mode
+        # sentence text -> (words, tokens, mentions, references), two generations
+        self._cache: dict[str, tuple] = {}
+        self._cache_old: dict[str, tuple] = {}
+        # segment text -> (sentence spans in it, sentence texts, their results), two generations
+        self._segments: dict[str, tuple] = {}
+        self._segments_old: dict[str, tuple] = {}
+        self._fresh = 0  # sentences computed afresh (cache misses) since the last count
+        self._use_cache = mode != "off"
+        self._probe_seen = self._probe_hits = 0  # "auto": sentences looked up and found this probe
+        self._bypass_left = 0  # "auto": sentences still to compute without the cache
 
     def process(self, accession, patient_id, modality, text, rows, stats) -> None:
         text = text or ""
-        spans = self._report_spans(text, self.sections, self.splitter)
+        if self._use_cache:
+            spans, texts, found = self._cached_report(text)
+        else:
+            spans = self._report_spans(text, self.sections, self.splitter)
+            texts = [text[a:b] for _, a, b in spans]
+            found = self._compute(texts)
         n = len(spans)
-        texts = [text[a:b] for _, a, b in spans]
         out = rows["sentences"]
         out["accession"] += [accession] * n
         out["sentence_index"] += range(n)
@@ -139,27 +173,6 @@ class ReportNLP:
         out["text"] += texts
         out["start"] += [a for _, a, _ in spans]
         out["end"] += [b for _, _, b in spans]
-        # Reports repeat sentences ("The heart is normal in size."): a sentence's words,
-        # mentions (ConText flags set) and references depend on its text alone, so they are
-        # kept per text. The cached lists are shared between reports and only ever read.
-        found = list(map(self._cache.get, texts))
-        if None in found:
-            words_of, keep, annotate, parse = self.tokenizer.words, self.tokenizer.filter, self._annotate, self.parser.parse
-            for i, hit in enumerate(found):
-                if hit is None:
-                    cache = self._cache
-                    if len(cache) >= _SENTENCE_CACHE_MAX:
-                        # Two generations, so memory stays bounded: a full cache becomes the
-                        # old one, and what is used again moves back into the new one.
-                        self._cache_old, self._cache = cache, {}
-                        cache = self._cache
-                    t = texts[i]
-                    hit = self._cache_old.get(t)
-                    if hit is None:
-                        w = words_of(t)
-                        # A reference needs a number: the grammar runs only on sentences with a digit.
-                        hit = (w, keep(w), annotate(t), parse(t) if _HAS_DIGIT(t) else _NONE)
-                    found[i] = cache[t] = hit
         words = [w for w, _, _, _ in found]
         mentions = [m for _, _, m, _ in found]
         if self.annotator is not None:
@@ -237,6 +250,81 @@ class ReportNLP:
         docs["tokens"].append(doc_tokens)
         docs["n_tokens"].append(len(doc_tokens))
         stats.add_report(modality, words, doc_tokens, list(map(len, mentions)), has_ref)
+
+    def _compute(self, texts: list[str]) -> list[tuple]:
+        """``[(words, tokens, mentions, references), ...]`` of each sentence, computed afresh."""
+        if self.cache_mode == "auto" and self._bypass_left > 0:
+            self._bypass_left -= len(texts)
+            if self._bypass_left <= 0:
+                self._use_cache = True  # measure again: the text may have changed
+        words_of, keep, annotate, parse = self.tokenizer.words, self.tokenizer.filter, self._annotate, self.parser.parse
+        # A reference needs a number: the grammar runs only on sentences with a digit.
+        return [(w, keep(w), annotate(t), parse(t) if _HAS_DIGIT(t) else _NONE) for t in texts for w in (words_of(t),)]
+
+    def _cached_report(self, text: str) -> tuple[list, list[str], list[tuple]]:
+        """``(spans, sentence texts, results)`` of a report, as ``report_spans`` and
+        :meth:`_compute` give them, through the segment and sentence caches.
+
+        Reports repeat sentences ("The heart is normal in size.") and whole sections: a
+        segment's sentence spans depend on its text alone (the splitter looks nowhere
+        outside the segment), and a sentence's words, mentions (assertion set) and
+        references on the sentence's text alone, so both are kept per text. The cached
+        lists are shared between reports and only ever read."""
+        spans: list[tuple[str | None, int, int]] = []
+        texts: list[str] = []
+        found: list[tuple] = []
+        segments, split = self._segments, self.splitter.spans
+        for section, _, a, b in self.sections.split_tuples(text):
+            seg = text[a:b]
+            hit = segments.get(seg)
+            if hit is None:
+                hit = self._segments_old.get(seg)
+                if hit is None:
+                    rel = split(seg)
+                    seg_texts = [seg[s:e] for s, e in rel]
+                    hit = (rel, seg_texts, self._sentence_results(seg_texts))
+                if len(segments) >= _SEGMENT_CACHE_MAX:  # two generations, as for sentences
+                    self._segments_old, self._segments = segments, {}
+                    segments = self._segments
+                segments[seg] = hit
+            rel, seg_texts, seg_found = hit
+            spans += [(section, a + s, a + e) for s, e in rel]
+            texts += seg_texts
+            found += seg_found
+        if self.cache_mode == "auto":
+            self._probe_seen += len(texts)
+            self._probe_hits += len(texts) - self._fresh
+            self._fresh = 0
+            if self._probe_seen >= _CACHE_PROBE:
+                if self._probe_hits < _CACHE_MIN_HIT_RATE * self._probe_seen:
+                    # Too few repeats to pay for the lookups and the memory: bypass a while.
+                    self._use_cache = False
+                    self._bypass_left = _CACHE_BYPASS
+                    self._cache, self._cache_old, self._segments, self._segments_old = {}, {}, {}, {}
+                self._probe_seen = self._probe_hits = 0
+        return spans, texts, found
+
+    def _sentence_results(self, texts: list[str]) -> list[tuple]:
+        """As :meth:`_compute`, through the per-sentence cache (misses are counted in ``_fresh``)."""
+        found = list(map(self._cache.get, texts))
+        if None in found:
+            words_of, keep, annotate, parse = self.tokenizer.words, self.tokenizer.filter, self._annotate, self.parser.parse
+            for i, hit in enumerate(found):
+                if hit is None:
+                    cache = self._cache
+                    if len(cache) >= _SENTENCE_CACHE_MAX:
+                        # Two generations, so memory stays bounded: a full cache becomes the
+                        # old one, and what is used again moves back into the new one.
+                        self._cache_old, self._cache = cache, {}
+                        cache = self._cache
+                    t = texts[i]
+                    hit = self._cache_old.get(t)
+                    if hit is None:
+                        self._fresh += 1
+                        w = words_of(t)
+                        hit = (w, keep(w), annotate(t), parse(t) if _HAS_DIGIT(t) else _NONE)
+                    found[i] = cache[t] = hit
+        return found
 
     def _bigrams(self, window):
         if self.annotator is None:
