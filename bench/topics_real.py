@@ -92,7 +92,11 @@ def run_variant(dataset: str, variant: str, out: Path, before_rev: str, opts: ar
     stage(src, ["ingest", str(DATASETS[dataset]), "-w", str(ws), *flags])
     stage(src, ["extract", "-w", str(ws), *flags])
     stage(src, ["topics", "-w", str(ws), *flags])
-    seconds = time.perf_counter() - t0
+    return measure(ws, time.perf_counter() - t0)
+
+
+def measure(ws: Path, seconds: float = float("nan")) -> dict:
+    """The figures of a workspace whose topics stage has run."""
     selection = json.loads((ws / "topics" / "level1" / "selection.json").read_text("utf-8"))
     topics = pq.read_table(ws / "topics" / "level1" / "topics.parquet").to_pylist()
     docs = pq.read_metadata(ws / "extract" / "documents.parquet").num_rows
@@ -161,34 +165,43 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=100)
     ap.add_argument("--show-topics", type=int, default=8)
     ap.add_argument("--set", action="append", default=[], help="one more override for both variants")
+    ap.add_argument("--measure", nargs="+", type=Path, default=[],
+                    help="only measure these finished workspaces (e.g. the phantom demo's), run nothing")
     opts = ap.parse_args()
+    if opts.measure:
+        opts.datasets = []
+    try:
+        import spacy.lang.en.stop_words  # noqa: F401  (the judge of function words)
+    except ImportError:
+        sys.exit("bench/topics_real.py needs spaCy (pip install spacy==3.8.18) for its function-word list")
     missing = [d for d in opts.datasets if not DATASETS[d].exists()]
     if missing:
         sys.exit(f"data set(s) not found: {', '.join(str(DATASETS[d]) for d in missing)} (see ../shared/data/README.md)")
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; "
-          f"level-1 selection {opts.selection_iterations} sweeps, final {opts.iterations}; 1 sampling thread")
+          f"level-1 selection {opts.selection_iterations} sweeps, final {opts.iterations}; 1 sampling thread"
+          + ("" if opts.datasets else " (for the runs of this script; --measure reads workspaces as they were run)"))
     rows = []
-    for dataset in opts.datasets:
-        for variant in opts.variants:
-            r = run_variant(dataset, variant, opts.out, opts.before_rev, opts)
-            sel, fw = r["selection"], function_words(r["topics"])
-            k = sel["chosen_k"]
-            npmi = dict(zip(sel["k"], sel["npmi"])).get(k, float("nan")) if sel["k"] else float("nan")
-            npmi_all = r["npmi_all"]
-            print(f"\n== {dataset} / {variant}: {r['documents']} documents, {r['kept']} kept tokens, "
-                  f"{r['seconds']:.0f} s, load average {os.getloadavg()[0]:.2f}")
-            print(f"   searched grid {sel['grid']}; K, perplexity, NPMI:")
-            for kk, p, n in zip(sel["k"], sel["perplexity"], sel["npmi"]):
-                print(f"     K={kk:4d}  perplexity {p:9.2f}  NPMI {n:+.3f}{'  <- chosen' if kk == k else ''}")
-            print(f"   chosen K = {k}{' (at a bound of the search)' if sel.get('at_grid_edge') else ''}")
-            print(f"   function-word share of top 10 (spaCy list): mean {fw['mean']:.3f}, worst topic {fw['max']:.1f}; "
-                  f"words: {', '.join(f'{w} x{c}' for w, c in fw['words'][:15]) or 'none'}")
-            for t in r["topics"][: opts.show_topics]:
-                print(f"     topic {t['topic']:>3} ({t['doc_count']} docs): {' '.join(list(t['top_words'])[:10])}")
-            print(f"   NPMI of the final model's top 10, all documents: {npmi_all:+.3f}; "
-                  f"of its top 10 words that are no function words: {r['npmi_content']:+.3f}")
-            rows.append((dataset, variant, k, sel["k"] or sel["grid"], fw["mean"], fw["max"], npmi, npmi_all,
-                         r["npmi_content"], sel.get("at_grid_edge")))
+    jobs = [(d, v, None) for d in opts.datasets for v in opts.variants] + [(str(w), "as run", w) for w in opts.measure]
+    for dataset, variant, ws in jobs:
+        r = measure(ws) if ws is not None else run_variant(dataset, variant, opts.out, opts.before_rev, opts)
+        sel, fw = r["selection"], function_words(r["topics"])
+        k = sel["chosen_k"]
+        npmi = dict(zip(sel["k"], sel["npmi"])).get(k, float("nan")) if sel["k"] else float("nan")
+        npmi_all = r["npmi_all"]
+        print(f"\n== {dataset} / {variant}: {r['documents']} documents, {r['kept']} kept tokens, "
+              f"{r['seconds']:.0f} s, load average {os.getloadavg()[0]:.2f}")
+        print(f"   searched grid {sel['grid']}; K, perplexity, NPMI:")
+        for kk, p, n in zip(sel["k"], sel["perplexity"], sel["npmi"]):
+            print(f"     K={kk:4d}  perplexity {p:9.2f}  NPMI {n:+.3f}{'  <- chosen' if kk == k else ''}")
+        print(f"   chosen K = {k}{' (at a bound of the search)' if sel.get('at_grid_edge') else ''}")
+        print(f"   function-word share of top 10 (spaCy list): mean {fw['mean']:.3f}, worst topic {fw['max']:.1f}; "
+              f"words: {', '.join(f'{w} x{c}' for w, c in fw['words'][:15]) or 'none'}")
+        for t in r["topics"][: opts.show_topics]:
+            print(f"     topic {t['topic']:>3} ({t['doc_count']} docs): {' '.join(list(t['top_words'])[:10])}")
+        print(f"   NPMI of the final model's top 10, all documents: {npmi_all:+.3f}; "
+              f"of its top 10 words that are no function words: {r['npmi_content']:+.3f}")
+        rows.append((dataset, variant, k, sel["k"] or sel["grid"], fw["mean"], fw["max"], npmi, npmi_all,
+                     r["npmi_content"], sel.get("at_grid_edge")))
     print("\n| data set | variant | K searched | chosen K | function-word share (mean / worst topic) "
           "| NPMI at K (held out, selection fit) | NPMI final model (all documents) | same, function words skipped |")
     print("|---|---|---|---|---|---|---|---|")
