@@ -72,8 +72,6 @@ class Tokenizer:
         self.terms_as_tokens = terms_as_tokens
         flags = 0 if lowercase else re.IGNORECASE
         self._findall = re.compile(pattern, flags).findall
-        # With offsets, on the text as written (lowercasing can change a string's length).
-        self._finditer = re.compile(pattern, re.IGNORECASE).finditer
         self._term_tokens: dict[str, str] = {}
         self._stems: dict[str, str] = {}
         self._stemmer = None
@@ -113,34 +111,25 @@ class Tokenizer:
         """Tokens of ``text`` with each term span as one token, in text order.
 
         ``spans``: (start, end, name) of the terms found in ``text`` (offsets into it).
-        The words that start inside a span give way to the span's :meth:`term_token`
-        (the span's own words when its name has none), placed where its first word was;
-        a span that overlaps one already taken is ignored. Every other word follows the
-        rules of :meth:`tokenize`. Without spans this is :meth:`tokenize`.
+        Each span gives its :meth:`term_token` (of the span's own words when its name has
+        none); the text before, between and after the spans is tokenised as by
+        :meth:`tokenize`. A span that overlaps one already taken (by start, longest first)
+        is ignored. Without spans this is :meth:`tokenize`.
         """
         if not spans:
             return self.tokenize(text)
-        taken: list[tuple[int, int, str]] = []
-        for start, end, name in sorted(spans, key=lambda s: (s[0], -s[1])):
-            if taken and start < taken[-1][1]:
-                continue
-            taken.append((start, end, name))
         out: list[str] = []
-        n, lower, j, emitted = self.min_length, self.lowercase, 0, -1
-        for match in self._finditer(text):
-            s = match.start()
-            while j < len(taken) and taken[j][1] <= s:
-                j += 1
-            if j < len(taken) and taken[j][0] <= s:
-                if emitted != j:
-                    emitted = j
-                    start, end, name = taken[j]
-                    out.append(self.term_token(name or "") or self.term_token(text[start:end]))
+        tokenize, term_token, prev = self.tokenize, self.term_token, 0
+        for start, end, name in sorted(spans, key=lambda s: (s[0], -s[1])):
+            if start < prev:
                 continue
-            word = match.group().lower() if lower else match.group()
-            if len(word) >= n:
-                out.append(self._stem(word) if self.stem else word)
-        return [t for t in out if t]
+            out += tokenize(text[prev:start])
+            token = term_token(name or "") or term_token(text[start:end])
+            if token:
+                out.append(token)
+            prev = end
+        out += tokenize(text[prev:])
+        return out
 
     def _stem(self, token: str) -> str:
         # A cache: a corpus has few distinct words, and Porter is slow in pure Python.
