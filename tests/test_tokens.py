@@ -134,3 +134,11 @@ def test_term_tokens_are_never_dropped():
     assert dict(zip(table["term"], table["is_term"])) == {"lung": False, "pleural_effusion": True, "the": False,
                                                           "atelectasis": True}
     assert Vocabulary.from_table(vocab.to_table()).terms_ == vocab.terms_
+
+
+def test_de_identification_masks_are_dropped():
+    docs = [["xxxx", "xxx", "xx", "box", "lung"]] * 3
+    vocab = Vocabulary(mask_pattern="x{3,}").fit(docs)
+    # The whole token must match: "box" stays; "xx" is under the three letters.
+    assert vocab.reasons_ == {"xxxx": "mask", "xxx": "mask"}
+    assert Vocabulary().fit(docs).reasons_ == {}

@@ -13,8 +13,9 @@ Two steps, because the rules are of two kinds:
   drops a token when it is found in fewer than max(``min_doc_freq``,
   ``min_doc_fraction`` x documents) documents (``rare``), in more than
   ``max_doc_fraction`` of the documents or among the ``drop_top`` most frequent
-  (``frequent``), is a stop word of the `stop-words` library's list (``stopword``) or
-  all digits (``digit``). Term tokens (``terms`` given to :meth:`Vocabulary.fit_counts`)
+  (``frequent``), is a de-identification mask such as ``xxxx`` (``mask_pattern``, a
+  regex the whole token matches: ``mask``), a stop word of the `stop-words` library's
+  list (``stopword``) or all digits (``digit``). Term tokens (``terms`` given to :meth:`Vocabulary.fit_counts`)
   are never dropped. ``transform`` keeps the kept tokens of a token list;
   :meth:`Vocabulary.keep_document` says whether a document still has
   ``min_doc_tokens`` tokens.
@@ -149,7 +150,7 @@ class Vocabulary:
     Learned attributes: ``doc_freq_`` and ``term_freq_`` (Counter token -> count),
     ``n_documents_``, ``kept_`` (frozenset of kept tokens), ``terms_`` (frozenset of
     term tokens, always kept) and ``reasons_`` (token -> why it was dropped: ``rare``,
-    ``frequent``, ``stopword``, ``digit``).
+    ``frequent``, ``mask``, ``stopword``, ``digit``).
     """
 
     def __init__(
@@ -162,6 +163,7 @@ class Vocabulary:
         min_doc_fraction: float = 0.0,
         max_doc_fraction: float = 1.0,
         stopwords: str = "",
+        mask_pattern: str = "",
     ):
         self.min_doc_freq = min_doc_freq
         self.drop_top = drop_top
@@ -171,6 +173,7 @@ class Vocabulary:
         self.min_doc_fraction = min_doc_fraction
         self.max_doc_fraction = max_doc_fraction
         self.stopwords = stopwords
+        self.mask_pattern = mask_pattern
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Vocabulary":
@@ -205,11 +208,14 @@ class Vocabulary:
         ceiling = float(self.max_doc_fraction) * n
         reasons: dict[str, str] = {}
         stop = library_stopwords(self.stopwords) if self.drop_stopwords else frozenset()
+        mask = re.compile(self.mask_pattern).fullmatch if self.mask_pattern else None
         for term, df in self.doc_freq_.items():
             if term in protected:
                 continue
             if df < floor:
                 reasons[term] = "rare"
+            elif mask is not None and mask(term):
+                reasons[term] = "mask"
             elif term in stop:
                 reasons[term] = "stopword"
             elif self.drop_digits and term.isdigit():
