@@ -49,8 +49,10 @@ def make_ingest(root):
 
 
 def config(**extra):
+    # The frequency rule under test is drop_top alone (no stop-word, digit or share rule).
     overrides = ["extract.vocabulary.min_doc_freq=1", "extract.vocabulary.drop_top=2",
-                 "extract.vocabulary.min_doc_tokens=3", "run.workers=1"]
+                 "extract.vocabulary.min_doc_tokens=3", "extract.vocabulary.drop_stopwords=false",
+                 "extract.vocabulary.drop_digits=false", "extract.vocabulary.max_doc_fraction=1.0", "run.workers=1"]
     overrides += [f"{k}={v}" for k, v in extra.items()]
     return load_config(overrides=overrides)
 
@@ -71,7 +73,7 @@ def test_tables_follow_the_contract(done):
     assert result.ran
     for name, schema in SCHEMAS.items():
         assert read(ws, name).schema.equals(schema), name
-    assert set(read(ws, "vocabulary").column_names) == {"term", "doc_freq", "term_freq", "kept", "reason"}
+    assert set(read(ws, "vocabulary").column_names) == {"term", "doc_freq", "term_freq", "kept", "reason", "is_term"}
     assert (ws.stage_dir("extract") / "stats.md").read_text().startswith("# Corpus statistics")
     stats = json.loads((ws.stage_dir("extract") / "stats.json").read_text())
     assert stats["table1"]["documents"] == 4
@@ -126,7 +128,11 @@ def test_documents_apply_the_vocabulary(done):
     docs = read(ws, "documents").to_pylist()
     vocab = {v["term"]: v for v in read(ws, "vocabulary").to_pylist()}
     dropped = {t for t, v in vocab.items() if v["reason"] == "frequent"}
-    assert len(dropped) == 2
+    # The two tokens of highest document frequency: "pneumothorax" (A1, A3, A4), then of
+    # the tokens in two reports the first by name, "image" (A1, A2). "pneumothorax" is a
+    # term token, which no rule drops.
+    assert dropped == {"image"}
+    assert vocab["pneumothorax"]["kept"] and vocab["pneumothorax"]["is_term"]
     for d in docs:
         assert d["n_tokens"] == len(d["tokens"]) >= 3
         assert not dropped & set(d["tokens"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 
 from pacsmine.nlp.tokens import Tokenizer, Vocabulary, stopwords
 
@@ -48,7 +49,7 @@ def test_documents_left_with_few_terms_are_dropped():
 def test_stopwords_and_digits_are_optional_rules():
     docs = [["the", "123", "lung"]] * 3
     assert Vocabulary(drop_top=0).fit(docs).kept_ == {"the", "123", "lung"}
-    vocab = Vocabulary(drop_top=0, drop_stopwords=True, drop_digits=True).fit(docs)
+    vocab = Vocabulary(drop_top=0, drop_stopwords=True, stopwords="english", drop_digits=True).fit(docs)
     assert vocab.kept_ == {"lung"}
     assert vocab.reasons_ == {"the": "stopword", "123": "digit"}
     assert "the" in stopwords() and "lung" not in stopwords()
@@ -57,7 +58,7 @@ def test_stopwords_and_digits_are_optional_rules():
 def test_table_round_trip_for_topics_infer():
     vocab = Vocabulary(min_doc_freq=3, drop_top=2, min_doc_tokens=1).fit(corpus())
     table = vocab.to_table()
-    assert table.column_names == ["term", "doc_freq", "term_freq", "kept", "reason"]
+    assert table.column_names == ["term", "doc_freq", "term_freq", "kept", "reason", "is_term"]
     assert table.schema.field("doc_freq").type == pa.int64()
     again = Vocabulary.from_table(table)
     assert again.kept_ == vocab.kept_
@@ -77,3 +78,67 @@ def test_fit_counts_equals_fit():
         df2.update(set(d)), tf2.update(d)
     merged = Vocabulary().fit_counts(df + df2, tf + tf2, 12)
     assert merged.kept_ == Vocabulary().fit(docs).kept_
+
+
+def test_term_spans_become_one_token_named_by_the_term():
+    tok = Tokenizer()
+    text = "Small left Pleural Effusions, no pneumothorax."
+    # "Pleural Effusions" is text[11:28], "pneumothorax" text[33:45].
+    spans = [(11, 28, "pleural effusion"), (33, 45, "Pneumothorax")]
+    assert tok.tokenize_terms(text, spans) == ["small", "left", "pleural_effusion", "pneumothorax"]
+    # Spans in any order; a span overlapping one already taken is ignored.
+    assert tok.tokenize_terms(text, [(33, 45, "pneumothorax"), (11, 28, "pleural effusion"), (19, 28, "effusion")]) \
+        == ["small", "left", "pleural_effusion", "pneumothorax"]
+    # No spans: the plain tokenizer.
+    assert tok.tokenize_terms(text, []) == tok.tokenize(text)
+    # A term token keeps every word of its name (no length rule, no stemming): "Crohn's disease".
+    assert Tokenizer(stem=True).term_token("Crohn's disease") == "crohn_s_disease"
+    # A name without a word falls back to the span's own words.
+    assert tok.tokenize_terms("a UTI here", [(2, 5, "")]) == ["uti", "here"]
+
+
+def test_library_stopwords_are_the_stop_words_package_list():
+    from stop_words import get_stop_words
+
+    from pacsmine.nlp.tokens import library_stopwords
+
+    assert library_stopwords("english") == frozenset(get_stop_words("english"))
+    assert library_stopwords("") == frozenset()
+    with pytest.raises(ValueError, match="no stop-word list for 'klingon'"):
+        library_stopwords("klingon")
+
+
+def test_document_frequency_fractions_scale_with_the_corpus():
+    # 200 documents: "common" in all 200, "half" in 100, "few" in 1, "some" in 3.
+    docs = [["common"] + (["half"] if i % 2 else []) + (["few"] if i == 0 else []) + (["some"] if i < 3 else [])
+            for i in range(200)]
+    vocab = Vocabulary(min_doc_freq=1, min_doc_fraction=0.01, max_doc_fraction=0.9).fit(docs)
+    # rare below max(1, ceil(0.01 x 200) = 2) documents; frequent above 0.9 x 200 = 180.
+    assert vocab.reasons_ == {"few": "rare", "common": "frequent"}
+    assert vocab.kept_ == {"half", "some"}
+    # The same fraction on a tenth of the corpus (20 documents): the floor is min_doc_freq.
+    small = Vocabulary(min_doc_freq=1, min_doc_fraction=0.01, max_doc_fraction=0.9).fit(docs[:20])
+    assert small.reasons_ == {"common": "frequent"}
+
+
+def test_term_tokens_are_never_dropped():
+    docs = [["pleural_effusion", "the", "lung"]] * 10 + [["atelectasis", "lung"]]
+    rules = dict(min_doc_freq=2, max_doc_fraction=0.5, drop_top=1, drop_stopwords=True, stopwords="english")
+    plain = Vocabulary(**rules).fit(docs)
+    assert plain.reasons_ == {"pleural_effusion": "frequent", "lung": "frequent", "the": "stopword",
+                              "atelectasis": "rare"}
+    vocab = Vocabulary(**rules).fit(docs, terms={"pleural_effusion", "atelectasis", "absent_term"})
+    assert vocab.kept_ == {"pleural_effusion", "atelectasis"}
+    assert vocab.terms_ == {"pleural_effusion", "atelectasis"}  # only terms of the corpus
+    table = vocab.to_table().to_pydict()
+    assert dict(zip(table["term"], table["is_term"])) == {"lung": False, "pleural_effusion": True, "the": False,
+                                                          "atelectasis": True}
+    assert Vocabulary.from_table(vocab.to_table()).terms_ == vocab.terms_
+
+
+def test_de_identification_masks_are_dropped():
+    docs = [["xxxx", "xxx", "xx", "box", "lung"]] * 3
+    vocab = Vocabulary(mask_pattern="x{3,}").fit(docs)
+    # The whole token must match: "box" stays; "xx" is under the three letters.
+    assert vocab.reasons_ == {"xxxx": "mask", "xxx": "mask"}
+    assert Vocabulary().fit(docs).reasons_ == {}

@@ -134,3 +134,25 @@ def test_infer_reports_reads_a_csv_with_the_ingest_column_mapping(mined, tmp_pat
     assert [r["accession"] for r in rows] == [docs[40]["accession"], "X9"]
     assert rows[0]["level1"] == topic_of_type[truth["case_type"][docs[40]["accession"]]]
     assert rows[1]["error"] == "missing_text" and "level1" not in rows[1]
+
+
+def test_infer_tokenises_a_report_as_extract_did(tmp_path):
+    """A finding is one token in extract's documents and in topics infer alike."""
+    from pacsmine.nlp.extract import run_extract
+    from pacsmine.topics.infer import extract_tokenizer
+
+    texts = ["FINDINGS: Pulmonary embolism in the right lower lobe. No pneumothorax.",
+             "FINDINGS: The right lower lobe is clear. Pneumothorax."]
+    ws = Workspace(tmp_path)
+    ws.run_stage("ingest", {}, {}, lambda ctx: ctx.write_parquet("reports.parquet", pa.table({
+        "accession": ["A1", "A2"], "patient_id": ["P1", "P2"], "modality": ["CT", "CT"], "text": texts})) or {})
+    config = load_config(overrides=[
+        "run.workers=1", "extract.vocabulary.min_doc_freq=1", "extract.vocabulary.min_doc_tokens=1",
+        "extract.vocabulary.max_doc_fraction=1.0", "extract.vocabulary.drop_stopwords=false"])
+    run_extract(ws, config)
+    docs = pq.read_table(tmp_path / "extract" / "documents.parquet").column("tokens").to_pylist()
+    # By hand: words of 3+ letters, the two terms one token each ("in", "no" are too short).
+    assert docs[0] == ["pulmonary_embolism", "the", "right", "lower", "lobe", "pneumothorax"]
+    assert docs[1] == ["the", "right", "lower", "lobe", "clear", "pneumothorax"]
+    tokenize = extract_tokenizer(ws, config)
+    assert [tokenize(t) for t in texts] == docs

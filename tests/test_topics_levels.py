@@ -18,8 +18,9 @@ def corpus(tmp_path):
 
 
 def _params(config, **level):
+    # min_candidates = 1: these tests follow the search past the ends of a grid given as is.
     base = dict(config["topics"]["level1"], k_grid=[2, 3, 6], docs_per_topic=10, selection_iterations=40,
-                iterations=40)
+                iterations=40, min_candidates=1)
     base.update(level)
     return level_params(dict(config["topics"], workers=1), base)
 
@@ -124,3 +125,12 @@ def test_a_rerun_resumes_from_the_checkpoint_without_fitting(config, corpus, tmp
 def test_theta_round_trip(tmp_path):
     theta = np.random.default_rng(0).dirichlet(np.ones(4), size=7).astype(np.float32)
     assert np.array_equal(read_theta(write_theta(tmp_path / "t.parquet", theta)), theta)
+
+
+def test_a_grid_with_too_few_candidates_gets_min_candidates(config, corpus):
+    docs, patients = corpus
+    # 160 documents, docs_per_topic 10: cap 16; one candidate (4) fits, so the grid is four
+    # K from 2 to 16 on a log scale: 2 * 8^(i/3) = 2, 4, 8, 16.
+    fit = fit_level(docs, patients, _params(config, k_grid=[4, 40], min_candidates=4), "level1", show_progress=False)
+    assert fit.selection["grid"] == [2, 4, 8, 16] and fit.selection["searched"]
+    assert fit.selection["k"][:4] == [2, 4, 8, 16]

@@ -88,6 +88,22 @@ def test_k_grid_scales_with_the_corpus():
     assert k_grid(candidates, 2, 40) == []
 
 
+def test_k_grid_has_at_least_min_candidates_on_a_log_scale():
+    candidates = [10, 20, 40, 80, 1000]
+    # MedPix train, 535 reports: only 10 fits under 535 / 40 = 13.4, so four K from 2 to
+    # 13 on a log scale: 2 * 6.5^(i/3) = 2, 3.73, 6.97, 13 -> 2, 4, 7, 13.
+    assert k_grid(candidates, 535, 40, min_k=2, min_candidates=4) == [2, 4, 7, 13]
+    # 3,000 reports: 10, 20, 40 fit (three): 2 * 37.5^(i/3) = 2, 6.69, 22.4, 75.
+    assert k_grid(candidates, 3000, 40, min_k=2, min_candidates=4) == [2, 7, 22, 75]
+    # Enough candidates fit: the configured grid is kept as it is.
+    assert k_grid(candidates, 780_000, 40, max_k=100, min_k=2, min_candidates=4) == [10, 20, 40, 80]
+    # 100 reports (cap 2.5): the range is widened to min_k + 3 = 5: 2, 2.71, 3.68, 5.
+    assert k_grid(candidates, 100, 40, min_k=2, min_candidates=4) == [2, 3, 4, 5]
+    # The sentence level's floor min_k = 10 with a cap below it: 10 * 1.3^(i/3) -> 10, 11, 12, 13.
+    assert k_grid(candidates, 100, 15, min_k=10, min_candidates=4) == [10, 11, 12, 13]
+    assert k_grid(candidates, 3, 40, min_k=2, min_candidates=4) == []
+
+
 def test_choose_k_rules():
     ks = [10, 20, 40, 80]
     assert choose_k(ks, [30.0, 25.0, 26.0, 28.0]) == 20

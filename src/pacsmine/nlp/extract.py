@@ -220,7 +220,7 @@ class ReportNLP:
             prev_s = texts[i - 1] if i > 0 else None
             next_s = texts[i + 1] if i + 1 < n else None
             # Tokens of previous + referring + next sentence (the vocabulary comes in pass 2).
-            tokens = self.tokenizer.filter([w for j in range(max(0, i - 1), min(n, i + 2)) for w in words[j]])
+            tokens = [t for j in range(max(0, i - 1), min(n, i + 2)) for t in found[j][1]]
             window = [mentions[i - 1] if i > 0 else None, mentions[i], mentions[i + 1] if i + 1 < n else None]
             pairs = self._bigrams(window)
             keys, bigrams = rows["key_images"], rows["bigrams"]
@@ -259,7 +259,8 @@ class ReportNLP:
                 self._use_cache = True  # measure again: the text may have changed
         words_of, keep, annotate, parse = self.tokenizer.words, self.tokenizer.filter, self._annotate, self.parser.parse
         # A reference needs a number: the grammar runs only on sentences with a digit.
-        return [(w, keep(w), annotate(t), parse(t) if _HAS_DIGIT(t) else _NONE) for t in texts for w in (words_of(t),)]
+        return [(w, self._tokens(t, w, m) if m else keep(w), m, parse(t) if _HAS_DIGIT(t) else _NONE)
+                for t in texts for w, m in ((words_of(t), annotate(t)),)]
 
     def _cached_report(self, text: str) -> tuple[list, list[str], list[tuple]]:
         """``(spans, sentence texts, results)`` of a report, as ``report_spans`` and
@@ -322,9 +323,17 @@ class ReportNLP:
                     if hit is None:
                         self._fresh += 1
                         w = words_of(t)
-                        hit = (w, keep(w), annotate(t), parse(t) if _HAS_DIGIT(t) else _NONE)
+                        m = annotate(t)
+                        hit = (w, self._tokens(t, w, m) if m else keep(w), m, parse(t) if _HAS_DIGIT(t) else _NONE)
                     found[i] = cache[t] = hit
         return found
+
+    def _tokens(self, text: str, words: list[str], mentions: list) -> list[str]:
+        """A sentence's tokens: each term mention one token (``tokens.terms_as_tokens``),
+        from the mentions' start, end and name only."""
+        if not self.tokenizer.terms_as_tokens:
+            return self.tokenizer.filter(words)
+        return self.tokenizer.tokenize_terms(text, [(m.start, m.end, m.name) for m in mentions])
 
     def _bigrams(self, window):
         if self.annotator is None:
@@ -492,7 +501,8 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
     totals = CorpusCounts(stopwords_for_stats())
     for i in parts:
         totals.merge_json(json.loads((partial / f"counts-{i:06d}.json").read_text("utf-8")))
-    vocab = Vocabulary.from_config(cfg["vocabulary"]).fit_counts(totals.doc_freq, totals.term_freq, totals.documents)
+    vocab = Vocabulary.from_config(cfg["vocabulary"]).fit_counts(
+        totals.doc_freq, totals.term_freq, totals.documents, terms=_term_tokens(cfg, partial, parts))
     ctx.write_parquet("vocabulary.parquet", vocab.to_table())
 
     with progress() as bar:
@@ -533,6 +543,24 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
         f"{term_counts['mentions']} term mentions"
     )
     return metrics
+
+
+def _term_tokens(cfg: dict[str, Any], partial: Path, parts: list[int]) -> set[str]:
+    """The term tokens of the parts' mentions (their names as :meth:`Tokenizer.term_token`
+    writes them): the tokens no vocabulary rule drops. Empty without ``terms_as_tokens``."""
+    from .tokens import Tokenizer
+
+    tokenizer = Tokenizer.from_config(cfg["tokens"])
+    if not tokenizer.terms_as_tokens:
+        return set()
+    import pyarrow.compute as pc
+
+    names: set[str] = set()
+    for i in parts:
+        with pa.OSFile(str(partial / f"terms-{i:06d}.arrow")) as source:
+            column = pa.ipc.open_file(source).read_all().column("name")
+        names.update(n for n in pc.unique(column).to_pylist() if n)
+    return {tokenizer.term_token(n) for n in names} - {""}
 
 
 def _concat(ctx: StageContext, name: str, parts: list[Path], vocab, bar, task) -> int:

@@ -1,23 +1,32 @@
-"""Tokens and the corpus vocabulary, as in the paper's released settings.
+"""Tokens and the corpus vocabulary.
 
 Two steps, because the rules are of two kinds:
 
 * :class:`Tokenizer` - per document, no corpus knowledge: lowercase, words and
-  numbers (a regex), drop tokens shorter than ``min_length`` (3), optional Porter
-  stemming.
+  numbers (a regex), drop tokens shorter than ``min_length``, optional Porter
+  stemming. :meth:`Tokenizer.tokenize_terms` also takes the spans of the terms the
+  term annotator found (start, end, name): each becomes ONE token, its name's words
+  joined by ``_`` ("pleural effusions" -> ``pleural_effusion``), so a finding is one
+  word of the topic models, never split or filtered away.
 * :class:`Vocabulary` - an estimator over the corpus: ``fit`` counts document and
   term frequencies of tokenised documents (streamed: only the counts are held) and
-  keeps a term unless it is found in fewer than ``min_doc_freq`` (3) documents, is
-  one of the ``drop_top`` (10) most frequent terms (by document frequency), or,
-  optionally, is a stop word or all digits. ``transform`` keeps the kept terms of a
-  token list; :meth:`Vocabulary.keep_document` says whether a document still has
-  ``min_doc_tokens`` (5) terms.
+  drops a token when it is found in fewer than max(``min_doc_freq``,
+  ``min_doc_fraction`` x documents) documents (``rare``), in more than
+  ``max_doc_fraction`` of the documents or among the ``drop_top`` most frequent
+  (``frequent``), is a de-identification mask such as ``xxxx`` (``mask_pattern``, a
+  regex the whole token matches: ``mask``), a stop word of the `stop-words` library's
+  list (``stopword``) or all digits (``digit``). Term tokens (``terms`` given to :meth:`Vocabulary.fit_counts`)
+  are never dropped. ``transform`` keeps the kept tokens of a token list;
+  :meth:`Vocabulary.keep_document` says whether a document still has
+  ``min_doc_tokens`` tokens.
 
-Every rule is a config value (``[extract.tokens]``, ``[extract.vocabulary]``).
+Every rule is a config value (``[extract.tokens]``, ``[extract.vocabulary]``); the
+constructors' own defaults switch each rule off.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from functools import lru_cache
@@ -26,26 +35,45 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
-__all__ = ["Tokenizer", "Vocabulary", "stopwords"]
+__all__ = ["Tokenizer", "Vocabulary", "stopwords", "library_stopwords"]
 
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    """English stop words of ``rules/stopwords.txt`` (lower case)."""
+    """English stop words of ``rules/stopwords.txt`` (lower case): the corpus statistics'
+    "without stop words" (Table 4), not the vocabulary's list (:func:`library_stopwords`)."""
     text = resources.files("pacsmine.nlp").joinpath("rules/stopwords.txt").read_text("utf-8")
     return frozenset(w.strip().lower() for w in text.split() if w.strip() and not w.startswith("#"))
+
+
+@lru_cache(maxsize=8)
+def library_stopwords(language: str) -> frozenset[str]:
+    """The `stop-words` library's list for ``language`` ("english"), lower case; "" -> empty.
+
+    An unknown language is a ValueError naming the ones the library has."""
+    if not language:
+        return frozenset()
+    from stop_words import AVAILABLE_LANGUAGES, get_stop_words
+
+    if language not in AVAILABLE_LANGUAGES:
+        raise ValueError(f"extract.vocabulary.stopwords: no stop-word list for '{language}' "
+                         f"(the stop-words library has: {', '.join(sorted(AVAILABLE_LANGUAGES))})")
+    return frozenset(w.lower() for w in get_stop_words(language))
 
 
 class Tokenizer:
     """Per-document token rules. ``tokenize(text) -> list[str]`` in text order."""
 
-    def __init__(self, lowercase: bool = True, pattern: str = "[a-z]+|[0-9]+", min_length: int = 3, stem: bool = False):
+    def __init__(self, lowercase: bool = True, pattern: str = "[a-z]+|[0-9]+", min_length: int = 3, stem: bool = False,
+                 terms_as_tokens: bool = False):
         self.lowercase = lowercase
         self.pattern = pattern
         self.min_length = min_length
         self.stem = stem
+        self.terms_as_tokens = terms_as_tokens
         flags = 0 if lowercase else re.IGNORECASE
         self._findall = re.compile(pattern, flags).findall
+        self._term_tokens: dict[str, str] = {}
         self._stems: dict[str, str] = {}
         self._stemmer = None
 
@@ -70,6 +98,40 @@ class Tokenizer:
             tokens = [self._stem(t) for t in tokens]
         return tokens
 
+    def term_token(self, name: str) -> str:
+        """The single token of a term named ``name``: its words (the token pattern, no
+        length rule, no stemming), lowercased, joined by ``_``. "Pleural effusion" ->
+        ``pleural_effusion``; a name without any word -> ""."""
+        token = self._term_tokens.get(name)
+        if token is None:
+            words = self._findall(name.lower() if self.lowercase else name)
+            token = self._term_tokens[name] = "_".join(words)
+        return token
+
+    def tokenize_terms(self, text: str, spans) -> list[str]:
+        """Tokens of ``text`` with each term span as one token, in text order.
+
+        ``spans``: (start, end, name) of the terms found in ``text`` (offsets into it).
+        Each span gives its :meth:`term_token` (of the span's own words when its name has
+        none); the text before, between and after the spans is tokenised as by
+        :meth:`tokenize`. A span that overlaps one already taken (by start, longest first)
+        is ignored. Without spans this is :meth:`tokenize`.
+        """
+        if not spans:
+            return self.tokenize(text)
+        out: list[str] = []
+        tokenize, term_token, prev = self.tokenize, self.term_token, 0
+        for start, end, name in sorted(spans, key=lambda s: (s[0], -s[1])):
+            if start < prev:
+                continue
+            out += tokenize(text[prev:start])
+            token = term_token(name or "") or term_token(text[start:end])
+            if token:
+                out.append(token)
+            prev = end
+        out += tokenize(text[prev:])
+        return out
+
     def _stem(self, token: str) -> str:
         # A cache: a corpus has few distinct words, and Porter is slow in pure Python.
         stem = self._stems.get(token)
@@ -85,32 +147,42 @@ class Tokenizer:
 class Vocabulary:
     """Corpus-level term filter (an estimator).
 
-    Learned attributes: ``doc_freq_`` and ``term_freq_`` (Counter term -> count),
-    ``n_documents_``, ``kept_`` (frozenset of kept terms) and ``reasons_`` (term ->
-    why it was dropped: ``rare``, ``frequent``, ``stopword``, ``digit``).
+    Learned attributes: ``doc_freq_`` and ``term_freq_`` (Counter token -> count),
+    ``n_documents_``, ``kept_`` (frozenset of kept tokens), ``terms_`` (frozenset of
+    term tokens, always kept) and ``reasons_`` (token -> why it was dropped: ``rare``,
+    ``frequent``, ``mask``, ``stopword``, ``digit``).
     """
 
     def __init__(
         self,
-        min_doc_freq: int = 3,
-        drop_top: int = 10,
-        min_doc_tokens: int = 5,
+        min_doc_freq: int = 1,
+        drop_top: int = 0,
+        min_doc_tokens: int = 1,
         drop_stopwords: bool = False,
         drop_digits: bool = False,
+        min_doc_fraction: float = 0.0,
+        max_doc_fraction: float = 1.0,
+        stopwords: str = "",
+        mask_pattern: str = "",
     ):
         self.min_doc_freq = min_doc_freq
         self.drop_top = drop_top
         self.min_doc_tokens = min_doc_tokens
         self.drop_stopwords = drop_stopwords
         self.drop_digits = drop_digits
+        self.min_doc_fraction = min_doc_fraction
+        self.max_doc_fraction = max_doc_fraction
+        self.stopwords = stopwords
+        self.mask_pattern = mask_pattern
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Vocabulary":
         """Build (unfitted) from ``config["extract"]["vocabulary"]``."""
         return cls(**config)
 
-    def fit(self, documents: Iterable[list[str]]) -> "Vocabulary":
-        """Learn the vocabulary from an iterable of token lists (streamed)."""
+    def fit(self, documents: Iterable[list[str]], terms: Iterable[str] = ()) -> "Vocabulary":
+        """Learn the vocabulary from an iterable of token lists (streamed); ``terms`` as in
+        :meth:`fit_counts`."""
         doc_freq: Counter[str] = Counter()
         term_freq: Counter[str] = Counter()
         n = 0
@@ -118,27 +190,45 @@ class Vocabulary:
             term_freq.update(tokens)
             doc_freq.update(set(tokens))
             n += 1
-        return self.fit_counts(doc_freq, term_freq, n)
+        return self.fit_counts(doc_freq, term_freq, n, terms)
 
-    def fit_counts(self, doc_freq: Counter[str], term_freq: Counter[str], n_documents: int) -> "Vocabulary":
-        """Learn the vocabulary from corpus counts (merged from parallel workers)."""
+    def fit_counts(self, doc_freq: Counter[str], term_freq: Counter[str], n_documents: int,
+                   terms: Iterable[str] = ()) -> "Vocabulary":
+        """Learn the vocabulary from corpus counts (merged from parallel workers).
+
+        ``terms``: the term tokens (:meth:`Tokenizer.term_token`), which no rule drops.
+        """
         self.doc_freq_ = Counter(doc_freq)
         self.term_freq_ = Counter(term_freq)
-        self.n_documents_ = int(n_documents)
+        self.n_documents_ = n = int(n_documents)
+        self.terms_ = frozenset(t for t in terms if t in self.doc_freq_)
+        protected = self.terms_
+        # Fractions scale with the corpus: "rare" is below max(min_doc_freq, ceil(fraction x N)).
+        floor = max(int(self.min_doc_freq), math.ceil(float(self.min_doc_fraction) * n - 1e-9))
+        ceiling = float(self.max_doc_fraction) * n
         reasons: dict[str, str] = {}
-        stop = stopwords() if self.drop_stopwords else frozenset()
+        stop = library_stopwords(self.stopwords) if self.drop_stopwords else frozenset()
+        mask = re.compile(self.mask_pattern).fullmatch if self.mask_pattern else None
         for term, df in self.doc_freq_.items():
-            if df < self.min_doc_freq:
+            if term in protected:
+                continue
+            if df < floor:
                 reasons[term] = "rare"
+            elif mask is not None and mask(term):
+                reasons[term] = "mask"
             elif term in stop:
                 reasons[term] = "stopword"
             elif self.drop_digits and term.isdigit():
                 reasons[term] = "digit"
-        # The most frequent terms by document frequency (ties broken by the term, so
+            elif df > ceiling:
+                reasons[term] = "frequent"
+        # The most frequent tokens by document frequency (ties broken by the token, so
         # the result never depends on the order the corpus was read in).
-        ranked = sorted(self.doc_freq_.items(), key=lambda kv: (-kv[1], kv[0]))
-        for term, _ in ranked[: self.drop_top]:
-            reasons.setdefault(term, "frequent")
+        if self.drop_top:
+            ranked = sorted(self.doc_freq_.items(), key=lambda kv: (-kv[1], kv[0]))
+            for term, _ in ranked[: self.drop_top]:
+                if term not in protected:
+                    reasons.setdefault(term, "frequent")
         self.reasons_ = reasons
         self.kept_ = frozenset(t for t in self.doc_freq_ if t not in reasons)
         return self
@@ -153,7 +243,7 @@ class Vocabulary:
         return len(tokens) >= self.min_doc_tokens
 
     def to_table(self) -> pa.Table:
-        """``vocabulary.parquet``: term, doc_freq, term_freq, kept, reason; by doc_freq."""
+        """``vocabulary.parquet``: term, doc_freq, term_freq, kept, reason, is_term; by doc_freq."""
         terms = sorted(self.doc_freq_, key=lambda t: (-self.doc_freq_[t], t))
         return pa.table(
             {
@@ -162,6 +252,7 @@ class Vocabulary:
                 "term_freq": pa.array([self.term_freq_[t] for t in terms], pa.int64()),
                 "kept": pa.array([t in self.kept_ for t in terms], pa.bool_()),
                 "reason": pa.array([self.reasons_.get(t) for t in terms], pa.string()),
+                "is_term": pa.array([t in self.terms_ for t in terms], pa.bool_()),
             }
         )
 
@@ -175,4 +266,5 @@ class Vocabulary:
         vocab.n_documents_ = 0
         vocab.reasons_ = {t: r for t, r in zip(cols["term"], cols.get("reason", [None] * len(cols["term"]))) if r}
         vocab.kept_ = frozenset(t for t, k in zip(cols["term"], cols["kept"]) if k)
+        vocab.terms_ = frozenset(t for t, k in zip(cols["term"], cols.get("is_term", [False] * len(cols["term"]))) if k)
         return vocab

@@ -153,14 +153,35 @@ def label_reports(labeller: TopicLabeller, reports: Iterable[tuple], tokenize: C
 
 
 def extract_tokenizer(ws, config: dict[str, Any]) -> Callable[[str], list[str]]:
-    """The extract stage's tokenisation: its Tokenizer, then its kept vocabulary."""
+    """The extract stage's tokenisation: its Tokenizer (with ``tokens.terms_as_tokens``, the
+    report is split into sections and sentences and each sentence's term mentions become
+    single tokens, as extract does), then its kept vocabulary."""
     import pyarrow.parquet as pq
 
     from ..nlp.tokens import Tokenizer, Vocabulary
 
-    tokenizer = Tokenizer.from_config(config["extract"]["tokens"])
+    cfg = config["extract"]
+    tokenizer = Tokenizer.from_config(cfg["tokens"])
     vocabulary = Vocabulary.from_table(pq.read_table(ws.require("extract", "vocabulary.parquet")))
-    return lambda text: list(vocabulary.transform(tokenizer.tokenize(text)))
+    if not tokenizer.terms_as_tokens:
+        return lambda text: list(vocabulary.transform(tokenizer.tokenize(text)))
+    from ..nlp.sections import SectionSplitter
+    from ..nlp.sentences import SentenceSplitter, report_spans
+    from ..nlp.terms import TermAnnotator
+
+    sections = SectionSplitter.from_config(cfg["sections"])
+    splitter = SentenceSplitter.from_config(cfg["sentences"])
+    annotator = TermAnnotator.from_config(cfg["terms"])
+
+    def tokenize(text: str) -> list[str]:
+        tokens: list[str] = []
+        for _, a, b in report_spans(text or "", sections, splitter):
+            sentence = text[a:b]
+            spans = [(m.start, m.end, m.name) for m in annotator.annotate(sentence)]
+            tokens += tokenizer.tokenize_terms(sentence, spans)
+        return list(vocabulary.transform(tokens))
+
+    return tokenize
 
 
 def infer_reports(ws, config: dict[str, Any], reports: Path, output: Path | None) -> None:

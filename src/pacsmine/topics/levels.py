@@ -70,7 +70,8 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
               show_progress: bool = True, checkpoint: str | Path | None = None) -> LevelFit:
     """Search K on a patient-grouped split of ``corpus``, then fit the chosen K on all of it.
 
-    ``params`` (see topics.toml): ``k_grid``, ``docs_per_topic``, ``max_k``, ``min_k``, ``rule``,
+    ``params`` (see topics.toml): ``k_grid``, ``docs_per_topic``, ``max_k``, ``min_k``,
+    ``min_candidates``, ``rule``,
     ``min_decrease``, ``selection_iterations``, ``iterations`` and the shared priors.
     An optimum at an end of the grid extends the search past it (halving the smallest K
     down to ``min_k``, doubling the largest up to documents / ``docs_per_topic`` and
@@ -83,7 +84,8 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
     """
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     n_docs = len(corpus)
-    grid = k_grid(params["k_grid"], n_docs, params["docs_per_topic"], params.get("max_k"))
+    grid = k_grid(params["k_grid"], n_docs, params["docs_per_topic"], params.get("max_k"),
+                  int(params.get("min_k", 2)), int(params.get("min_candidates", 1)))
     if not grid:
         raise ValueError(f"{name}: {n_docs} documents are too few for a topic model")
     heldout_mask = split_by_patient(patient_ids, params["heldout_fraction"], params["seed"])
@@ -93,7 +95,8 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
         "k": [], "perplexity": [], "npmi": [], "seconds": [],
     }
     min_k = int(params.get("min_k", 2))
-    cap = k_cap(n_docs, params["docs_per_topic"], params.get("max_k"))
+    # A small corpus's grid may reach past documents / docs_per_topic (at least min_candidates K).
+    cap = max(k_cap(n_docs, params["docs_per_topic"], params.get("max_k")), max(grid))
     selection.update(grid=list(grid), k_bounds=[min_k, cap])
     searched = len(grid) > 1 and heldout_mask.any() and (~heldout_mask).any()
     if searched:

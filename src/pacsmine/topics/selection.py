@@ -201,21 +201,48 @@ def npmi_coherence(topic_word: np.ndarray, heldout: HeldOut, top_n: int = 10) ->
     return float(np.nanmean(scores)) if np.isfinite(scores).any() else float("nan"), scores
 
 
-def k_grid(candidates: Sequence[int], n_docs: int, docs_per_topic: float, max_k: int | None = None) -> list[int]:
+def k_grid(candidates: Sequence[int], n_docs: int, docs_per_topic: float, max_k: int | None = None,
+           min_k: int = 2, min_candidates: int = 1) -> list[int]:
     """The candidate topic counts a corpus of ``n_docs`` documents can support.
 
     Keeps the configured candidates with K <= n_docs / docs_per_topic (and <= max_k),
-    so a 3,000-report demo does not search up to the paper's 1,000. At least the
-    smallest candidate (or 2, if that is still too many for the corpus) is kept.
+    so a 3,000-report demo does not search up to the paper's 1,000. When fewer than
+    ``min_candidates`` are left, the grid is instead ``min_candidates`` values spaced
+    evenly on a log scale from ``min_k`` to that bound (raised to
+    ``min_k + min_candidates - 1`` if lower, so there is always room for them): a
+    small corpus still gets a real choice of K. A corpus of fewer than 4 documents
+    gets no grid.
     """
+    if n_docs < 4:
+        return []
     limit = n_docs / max(docs_per_topic, 1e-9)
     if max_k:
         limit = min(limit, max_k)
     grid = sorted({int(k) for k in candidates if 2 <= int(k) <= limit})
-    if not grid:
-        smallest = min(int(k) for k in candidates) if candidates else 2
-        grid = [max(2, min(smallest, int(limit)))] if n_docs >= 4 else []
-    return grid
+    need = max(1, int(min_candidates))
+    if len(grid) >= need:
+        return grid
+    low = max(2, int(min_k))
+    high = max(int(limit), low + need - 1)
+    if need == 1:
+        smallest = min((int(k) for k in candidates), default=2)
+        return [max(2, min(smallest, int(limit)))]
+    # Log spacing, densified until rounding leaves ``need`` distinct values (the range
+    # holds at least ``need`` integers, so this ends).
+    points = need
+    while True:
+        grid = sorted({int(round(x)) for x in np.geomspace(low, high, points)})
+        if len(grid) >= need:
+            return _thin(grid, need)
+        points += 1
+
+
+def _thin(grid: list[int], need: int) -> list[int]:
+    """``need`` values of a sorted grid, both ends kept, the rest evenly by position."""
+    if len(grid) <= need:
+        return grid
+    picks = np.round(np.linspace(0, len(grid) - 1, need)).astype(int)
+    return [grid[i] for i in picks]
 
 
 def k_cap(n_docs: int, docs_per_topic: float, max_k: int | None = None) -> int:
