@@ -131,6 +131,11 @@ class ReferenceParser:
         citation_words: list[str] = (),
         count_words: list[str] = (),
         prior_words: list[str] = ("prior", "previous", "comparison"),
+        exam_words: list[str] = (),
+        place_words: list[str] = (),
+        comparison_words: list[str] = (),
+        current_words: list[str] = (),
+        other_exam_sections: list[str] = (),
         plane_words: list[str] = ("axial", "coronal", "sagittal"),
         max_range: int = 500,
         image_only: bool = True,
@@ -148,6 +153,11 @@ class ReferenceParser:
         self.citation_words = list(citation_words)
         self.count_words = list(count_words)
         self.prior_words = list(prior_words)
+        self.exam_words = list(exam_words)
+        self.place_words = list(place_words)
+        self.comparison_words = list(comparison_words)
+        self.current_words = list(current_words)
+        self.other_exam_sections = frozenset(w.upper() for w in other_exam_sections)
         self.plane_words = list(plane_words)
         self.max_range = max_range
         self.image_only = image_only
@@ -274,12 +284,31 @@ class ReferenceParser:
         )
         # "prior image 45", "(prior series 3, image 45)", "on the comparison study, image 45",
         # "Comparison: CT 01/02/2020 series 3 image 45" (the other exam's modality and date).
-        exam = r"(?:exam|examination|study|scan|ct|cta|mri?|pet|us|imaging|chest|abdomen|pelvis|head)"
+        exam = r"(?:%s)" % _alternatives(self.exam_words) if self.exam_words else "(?!)"
         self._prior_before = re.compile(
             r"\b(?:%s)(?:\s*:\s*|\s+)(?:%s\s*)*(?:(?:dated|from|of|on)\s+)?(?:\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\s*)?"
             r"(?:%s\s*)*[,:]?\s*$" % (prior, exam, exam),
             re.IGNORECASE,
         )
+        # "Lesion measured 5 mm (series 3, image 45) on the prior CT": the place after the aside.
+        # A prior word is a place when exam words, a date or the phrase's end follow it:
+        # "on a previous myositis", "prior to", "in the prior 6 months" are none.
+        place_end = r"(?:(?:\s+(?:%s))+(?![a-z])|(?=\s*(?:[,.;:()]|$|(?:of|from|dated)\s+\d)))" % exam
+        self._prior_place_after = re.compile(
+            r"\)\s*,?\s*(?:%s)\s+(?:the\s+)?(?:%s)%s" % (_alternatives(self.place_words) or "(?!)", prior, place_end),
+            re.IGNORECASE,
+        )
+        # The clause that places a reference on another exam: "On the prior CT of 01/02/2019
+        # the lesion measured 5 mm (series 3, image 45)", "Previously 5 mm on the comparison
+        # study (series 3 image 45)": a place word, [the], a prior word, then a place_end.
+        self._prior_place = None
+        if self.place_words and self.prior_words:
+            self._prior_place = re.compile(
+                r"(?<![a-z])(?:%s)\s+(?:the\s+|an?\s+)?(?:%s)%s" % (_alternatives(self.place_words), prior, place_end),
+                re.IGNORECASE,
+            )
+        self._comparison = self._words_re(self.comparison_words)
+        self._current = self._words_re(self.current_words)
         self._series_between = re.compile(r"[\s,;]*(?:(?:and|or|&|also)\s+)?(?:(?:on|at|see|in)\s+)?$", re.IGNORECASE)
         self._time_after = re.compile(
             r"\s*(?:%s)(?![a-z])" % _alternatives(self.time_words), re.IGNORECASE
@@ -304,6 +333,9 @@ class ReferenceParser:
                 r"(?<![a-z])(?:%s)(?![a-z])" % _alternatives(self.citation_words), re.IGNORECASE
             )
         self._year_before = re.compile(r"\b(?:19|20)\d\d[^a-z0-9]{0,3}$", re.IGNORECASE)
+        # Vancouver style: year[ month[ day]];volume:pages, the pair right after the semicolon
+        # ("2017;284:228-243", "2015 Jan 5;148:1-10"); "since 2019; (4:56)" has a parenthesis.
+        self._vancouver_before = re.compile(r"\b(?:19|20)\d\d(?:\s+[a-z]{3,9}\.?(?:\s+\d{1,2})?)?\s*;\s*$", re.IGNORECASE)
         self._pages_after = re.compile(r"\)?\s*[:;]\s*\d+\s*[-\u2013]\s*\d+|\s*\(\d+\)", re.IGNORECASE)
         self._count_before = None
         if self.count_words:
@@ -325,6 +357,12 @@ class ReferenceParser:
         self._keyword_before = re.compile(
             r"\b(?:%s|%s)\.?\s*[:#]?\s*$" % (serw, imgw), re.IGNORECASE
         )
+
+    @staticmethod
+    def _words_re(words: list[str]) -> re.Pattern[str] | None:
+        if not words:
+            return None
+        return re.compile(r"(?<![a-z])(?:%s)(?![a-z])" % _alternatives(words), re.IGNORECASE)
 
     # ------------------------------------------------------------------ parsing
 
@@ -368,7 +406,12 @@ class ReferenceParser:
                 q = self._quantity_tail.match(text, m.end(lst))
                 if q is not None and max(map(int, _NUMBER(g(lst)))) < int(q.group(1) or q.group(2)):
                     continue
-                if self._prior_after.match(text, m.end()) or self._is_prior_before(text, m.start()):
+                if (
+                    self._prior_after.match(text, m.end())
+                    or self._prior_place_after.match(text, m.end())
+                    or self._is_prior_before(text, m.start())
+                    or self._in_prior_clause(text, m.start())
+                ):
                     continue
                 if series is None:
                     if last_series is not None and self._series_between.fullmatch(text, last_end, m.start()):
@@ -390,6 +433,37 @@ class ReferenceParser:
         a = max(0, start - 48)
         window = text[a:start].lower()
         return any(w in window for w in self._prior_lc) and self._prior_before.search(text, a, start) is not None
+
+    def _in_prior_clause(self, text: str, start: int) -> bool:
+        """Does the clause before ``start`` place the reference on another exam?
+
+        The clause runs back from the reference to the last ``.``/``;``/``!``/``?``
+        before a space or line break (at most 160 characters). It places the reference
+        on another exam when it holds a prior place ("on the prior CT of 01/02/2019", "on
+        the comparison study", "in the previous exam", "on prior,") that is not the
+        object of a comparison (no ``comparison_words`` entry before it in the clause:
+        "compared to the findings on the prior CT", "increased from 5 mm on the prior CT")
+        and is not followed by a ``current_words`` entry before the reference ("seen on
+        the prior CT, now measures 8 mm", "... and 8 mm on the current study").
+        "Stable compared to prior (series 3, image 45)" names no place: it is kept.
+        """
+        if self._prior_place is None:
+            return False
+        a = max(0, start - 160)
+        window = text[a:start].lower()
+        if not any(w in window for w in self._prior_lc):
+            return False
+        cut = max(window.rfind(c) for c in (". ", "; ", "! ", "? ", ".\n", ";\n", "\n"))
+        if cut >= 0:
+            a += cut + 1
+        place = None
+        for place in self._prior_place.finditer(text, a, start):
+            pass
+        if place is None:
+            return False
+        if self._comparison is not None and self._comparison.search(text, a, place.start()):
+            return False
+        return not (self._current is not None and self._current.search(text, place.end(), start))
 
     def _colon_ok(self, text: str, m: re.Match[str]) -> bool:
         """Is this ``a:b`` a series:image pair rather than a time or a ratio?
@@ -428,6 +502,8 @@ class ReferenceParser:
             return False
         if self._pages_after.match(text, end):
             return False
+        if self._vancouver_before.search(text, max(0, start - 24), start):
+            return False  # "Radiology 2017;284:228-243", "Chest. 2015 Jan 5;148:1-10"
         if first <= 12 and self._year_before.search(text, max(0, start - 8), start):
             return False  # an issue number after a year; "stable since 2019 (4:56)" stays
         if self._citation_context is not None:
