@@ -104,6 +104,7 @@ _UNITS = (
     r"(?:mm|cm|m|ml|cc|mg|mcg|ug|g|kg|hu|mmhg|mci|msv|mgy|bpm|fr|ms|kv|kvp|mas|units?|iu"
     r"|months?|mos?|weeks?|wks?|days?|years?|yrs?|hours?|hrs?|minutes?|min|sec|seconds?|x|%)\b"
 )
+_PAGE_RANGE = re.compile(r"\d\s*[-\u2013\u2014]\s*\d").search
 _DATE = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b")
 
 
@@ -293,7 +294,7 @@ class ReferenceParser:
         # "Lesion measured 5 mm (series 3, image 45) on the prior CT": the place after the aside.
         # A prior word is a place when exam words, a date or the phrase's end follow it:
         # "on a previous myositis", "prior to", "in the prior 6 months" are none.
-        place_end = r"(?:(?:\s+(?:%s))+(?![a-z])|(?=\s*(?:[,.;:()]|$|(?:of|from|dated)\s+\d)))" % exam
+        place_end = r"(?:(?:\s+(?:%s))+(?![a-z])|(?=\s*(?:[.;:()]|$|(?:of|from|dated)\s+\d)))" % exam
         self._prior_place_after = re.compile(
             r"\)\s*,?\s*(?:%s)\s+(?:the\s+)?(?:%s)%s" % (_alternatives(self.place_words) or "(?!)", prior, place_end),
             re.IGNORECASE,
@@ -335,7 +336,10 @@ class ReferenceParser:
         self._year_before = re.compile(r"\b(?:19|20)\d\d[^a-z0-9]{0,3}$", re.IGNORECASE)
         # Vancouver style: year[ month[ day]];volume:pages, the pair right after the semicolon
         # ("2017;284:228-243", "2015 Jan 5;148:1-10"); "since 2019; (4:56)" has a parenthesis.
-        self._vancouver_before = re.compile(r"\b(?:19|20)\d\d(?:\s+[a-z]{3,9}\.?(?:\s+\d{1,2})?)?\s*;\s*$", re.IGNORECASE)
+        year = r"\b(?:19|20)\d\d(?:\s+[a-z]{3,9}\.?(?:\s+\d{1,2})?)?"
+        self._vancouver_before = re.compile(year + r"\s*;\s*$", re.IGNORECASE)
+        # ... and with a comma or a space, where the pair's image part is a page range.
+        self._year_pages_before = re.compile(year + r"(?:\s*,\s*|\s+)$", re.IGNORECASE)
         self._pages_after = re.compile(r"\)?\s*[:;]\s*\d+\s*[-\u2013]\s*\d+|\s*\(\d+\)", re.IGNORECASE)
         self._count_before = None
         if self.count_words:
@@ -381,6 +385,7 @@ class ReferenceParser:
         # The series of the reference just before, where only separators lie between it
         # and this one: "series 3, image 45 and image 60" cites (3, 45) and (3, 60).
         last_series: int | None = None
+        prior_here: bool | None = None
         last_end = -1
         for m in matches:
             g = m.group
@@ -406,7 +411,10 @@ class ReferenceParser:
                 q = self._quantity_tail.match(text, m.end(lst))
                 if q is not None and max(map(int, _NUMBER(g(lst)))) < int(q.group(1) or q.group(2)):
                     continue
-                if (
+                if prior_here is None:  # once per text: most hold no prior word at all
+                    lowered = text.lower()
+                    prior_here = any(w in lowered for w in self._prior_lc)
+                if prior_here and (
                     self._prior_after.match(text, m.end())
                     or self._prior_place_after.match(text, m.end())
                     or self._is_prior_before(text, m.start())
@@ -440,7 +448,7 @@ class ReferenceParser:
         The clause runs back from the reference to the last ``.``/``;``/``!``/``?``
         before a space or line break (at most 160 characters). It places the reference
         on another exam when it holds a prior place ("on the prior CT of 01/02/2019", "on
-        the comparison study", "in the previous exam", "on prior,") that is not the
+        the comparison study", "in the previous exam", "on prior (") that is not the
         object of a comparison (no ``comparison_words`` entry before it in the clause:
         "compared to the findings on the prior CT", "increased from 5 mm on the prior CT")
         and is not followed by a ``current_words`` entry before the reference ("seen on
@@ -504,6 +512,8 @@ class ReferenceParser:
             return False
         if self._vancouver_before.search(text, max(0, start - 24), start):
             return False  # "Radiology 2017;284:228-243", "Chest. 2015 Jan 5;148:1-10"
+        if _PAGE_RANGE(image) and self._year_pages_before.search(text, max(0, start - 24), start):
+            return False  # "(Radiology 2017 284:228-243)", "Tomogr 2005, 29:1-10"
         if first <= 12 and self._year_before.search(text, max(0, start - 8), start):
             return False  # an issue number after a year; "stable since 2019 (4:56)" stays
         if self._citation_context is not None:
