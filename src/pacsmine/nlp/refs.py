@@ -375,6 +375,7 @@ class ReferenceParser:
         out: list[Reference] = []
         if not text or _DIGIT(text) is None:  # cheap prefilter: no number, no reference
             return out
+        low = None
         if text.isascii() and self._grammar_lc is not None:  # lower() keeps every offset
             low = text.lower()
             if self._keywords is not None and ":" not in text and ";" not in text and self._keywords.isdisjoint(_LETTERS(low)):
@@ -412,7 +413,7 @@ class ReferenceParser:
                 if q is not None and max(map(int, _NUMBER(g(lst)))) < int(q.group(1) or q.group(2)):
                     continue
                 if prior_here is None:  # once per text: most hold no prior word at all
-                    lowered = text.lower()
+                    lowered = low if low is not None else text.lower()
                     prior_here = any(w in lowered for w in self._prior_lc)
                 if prior_here and (
                     self._prior_after.match(text, m.end())
@@ -461,13 +462,14 @@ class ReferenceParser:
         window = text[a:start].lower()
         if not any(w in window for w in self._prior_lc):
             return False
-        cut = max(window.rfind(c) for c in (". ", "; ", "! ", "? ", ".\n", ";\n", "\n"))
-        if cut >= 0:
-            a += cut + 1
         place = None
         for place in self._prior_place.finditer(text, a, start):
             pass
         if place is None:
+            return False
+        # the clause starts after the last sentence or clause end before the reference
+        a += 1 + max(window.rfind(c) for c in (". ", "; ", "! ", "? ", ".\n", ";\n", "\n"))
+        if place.start() < a:
             return False
         if self._comparison is not None and self._comparison.search(text, a, place.start()):
             return False
@@ -510,10 +512,12 @@ class ReferenceParser:
             return False
         if self._pages_after.match(text, end):
             return False
-        if self._vancouver_before.search(text, max(0, start - 24), start):
-            return False  # "Radiology 2017;284:228-243", "Chest. 2015 Jan 5;148:1-10"
-        if _PAGE_RANGE(image) and self._year_pages_before.search(text, max(0, start - 24), start):
-            return False  # "(Radiology 2017 284:228-243)", "Tomogr 2005, 29:1-10"
+        window = text[max(0, start - 24) : start]
+        if "19" in window or "20" in window:  # a year may stand before the pair
+            if self._vancouver_before.search(window):
+                return False  # "Radiology 2017;284:228-243", "Chest. 2015 Jan 5;148:1-10"
+            if _PAGE_RANGE(image) and self._year_pages_before.search(window):
+                return False  # "(Radiology 2017 284:228-243)", "Tomogr 2005, 29:1-10"
         if first <= 12 and self._year_before.search(text, max(0, start - 8), start):
             return False  # an issue number after a year; "stable since 2019 (4:56)" stays
         if self._citation_context is not None:
