@@ -22,7 +22,8 @@ ranges, not a token walker), so each image number is paired with *its own* serie
   date or a nipple distance), a ratio (``ratio of 1:2``, ``(2:1 dilution)``,
   ``(1:2)``, a small pair beside "ratio"/"Gleason", a sex ratio ``(3:1 female to
   male)``, ``(13:9 F>M)``), a journal citation (``Clin Im 2004:28;216-218``,
-  ``1992 (12:2)``, ``AJR (37:4)``), a label (``DOL 56: 1.``, ``Patient 1: 72 year
+  ``1992 (12:2)``, ``AJR (37:4)``, Vancouver style ``Radiology 2017;284:228-243``,
+  ``2015 Jan 5;148:1-10``, ``(Radiology 2017 284:228-243)``), a label (``DOL 56: 1.``, ``Patient 1: 72 year
   old``: a bare pair is written tight) or a size (``image 88: 6 mm`` is image 88).
 * ``IMA`` (Siemens syngo, some European PACS) is an image keyword: ``(IMA 8-34)``
   is images 8 to 34 of a series the text does not give, ``SE 8 IMA 34`` is (8, 34).
@@ -40,7 +41,12 @@ are not image numbers, and a keyword must be followed by a number, so
 ``T2-weighted images``, ``series of nodules``, ``image quality`` and ``follow-up
 imaging`` never match. A reference that belongs to another exam (``image 1 of the
 prior exam``, ``prior image 45``, ``Comparison: CT 01/02/2020 series 3 image 45``)
-is dropped: it cannot be one of this study's images. A keyword after a count word
+is dropped: it cannot be one of this study's images; so is one whose clause names another
+exam as the place of the finding (``On the prior CT of 01/02/2019 the lesion measured 5 mm
+(series 3, image 45)``, ``Previously 5 mm on the comparison study (series 3 image 45)``),
+but not a comparison with it (``Stable compared to prior (series 3, image 45)``) nor a
+clause that turns back to this exam (``seen on the prior CT, now 8 mm (series 3, image
+45)``): see :meth:`ReferenceParser._in_prior_clause`. A keyword after a count word
 (``#images 2003``, ``number of images: 240``) counts images and cites none, and a
 parenthesised series with an image of its own belongs to that image: ``CT image 7
 (series 2, image 6)`` is image 7 (no series) and (2, 6).
@@ -112,7 +118,9 @@ class ReferenceParser:
     """Finds key-image references in a sentence or a whole report.
 
     Parameters mirror ``config["extract"]["references"]`` (see
-    ``src/pacsmine/config/extract.toml``). ``parse(text)`` returns a list of
+    ``src/pacsmine/config/extract.toml``); ``other_exam_sections`` is only stored (upper
+    case, as ``other_exam_sections``) for extract, which drops the references of
+    sentences in those sections. ``parse(text)`` returns a list of
     :class:`Reference` in text order, ranges expanded in order. ``capped_ranges``
     counts the ranges longer than ``max_range`` seen so far (kept as their ends).
     """
