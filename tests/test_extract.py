@@ -305,4 +305,3 @@ def test_iu_xray_extract_agrees_with_its_labels(tmp_path):
     assert got["present"]["precision"] > 0.65 and got["present"]["recall"] > 0.93
     assert got["negation"]["precision"] > 0.98 and got["negation"]["recall"] > 0.88
     assert got["oracle"]["negation"]["recall"] > 0.9
-
