@@ -18,6 +18,12 @@ tree's. Three real-text checks, each printed for both:
    (series, instance), references matching a key image (by (series, instance), or by
    instance where the text gives no series) and references matching none.
 
+4. ``--hard N`` (default 1000): a hard phantom of N reports (seed 0, text only), the
+   parser run on the truth's own sentences: recall of the references it writes (by
+   phenomenon) and the references read in its distractor sentences ("Dr.", clock times,
+   ratios, citations, prior-exam references: each one read is a false reference). The
+   whole stage (sections included) is scored by ``pacsmine evaluate``; see docs/nlp.md.
+
 Also the parse time per report over the MedPix and CT texts and over a phantom corpus
 (``--phantom``), with the CPU model and the load average (speed of the whole NLP:
 bench/nlp_speed.py).
@@ -156,17 +162,18 @@ def score_medpix(parser, reports, keys) -> dict:
 
 
 def parse_times(parsers: dict, texts, repeat: int = 8) -> dict:
-    """Best time per text (us) of each parser, runs interleaved (in turn first and last)
-    so that a change in the machine's load falls on all of them alike."""
+    """Best CPU time per text (us) of each parser (this process's CPU time: other jobs on a
+    shared machine do not count in it, as they do in wall time), runs interleaved (in turn
+    first and last) so that a change in the machine's load falls on all of them alike."""
     best = {name: float("inf") for name in parsers}
     names = list(parsers)
     for round_ in range(repeat):
         for name in names if round_ % 2 == 0 else names[::-1]:
             parser = parsers[name]
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             for t in texts:
                 parser.parse(t)
-            best[name] = min(best[name], time.perf_counter() - t0)
+            best[name] = min(best[name], time.process_time() - t0)
     return {name: b / len(texts) * 1e6 for name, b in best.items()}
 
 
@@ -180,6 +187,51 @@ def phantom_texts(n: int) -> list[str]:
         generate(Path(d) / "export", reports=n, seed=0, config=cfg, images=False)
         with open(Path(d) / "export" / "reports.csv", newline="", encoding="utf-8") as fh:
             return [r["text"] for r in csv.DictReader(fh)]
+
+
+def hard_truth(n: int) -> tuple[list[dict], list[dict]]:
+    """The truth references and distractor sentences of an ``n``-report hard phantom."""
+    import pyarrow.parquet as pq
+
+    from pacsmine.config import load_config
+    from pacsmine.phantom import generate
+
+    with tempfile.TemporaryDirectory() as d:
+        cfg = dict(load_config()["phantom"], difficulty="hard")
+        generate(Path(d) / "export", reports=n, seed=0, config=cfg, images=False)
+        truth = Path(d) / "export" / "truth"
+        return (pq.read_table(truth / "references.parquet").to_pylist(),
+                pq.read_table(truth / "distractors.parquet").to_pylist())
+
+
+def score_hard(parser, refs: list[dict], distractors: list[dict]) -> dict:
+    """Recall of the truth's references in their own sentences, by phenomenon, and the
+    references read in each kind of distractor sentence."""
+    want: dict[tuple[str, str], Counter] = {}
+    phen: dict[tuple[str, str, int | None, int], str] = {}
+    for r in refs:
+        key = (r["accession"], r["sentence"])
+        pair = (r["series"] if r["series_written"] else None, r["instance"])
+        want.setdefault(key, Counter())[pair] += 1
+        phen[key + pair] = r["phenomenon"]
+    total: Counter = Counter()
+    hit: Counter = Counter()
+    for (acc, sentence), pairs in want.items():
+        got = Counter((x.series, x.image) for x in parser.parse(sentence))
+        for pair, k in pairs.items():
+            ph = phen[(acc, sentence) + pair]
+            total[ph] += k
+            hit[ph] += min(k, got[pair])
+    false: Counter = Counter()
+    with_false: Counter = Counter()
+    kinds: Counter = Counter()
+    for d in distractors:
+        n = len(parser.parse(d["sentence"]))
+        kinds[d["phenomenon"]] += 1
+        false[d["phenomenon"]] += n
+        with_false[d["phenomenon"]] += n > 0
+    return {"recall": {ph: (hit[ph], total[ph]) for ph in sorted(total)},
+            "distractors": {k: (kinds[k], with_false[k], false[k]) for k in sorted(kinds)}}
 
 
 def cpu_model() -> str:
@@ -198,6 +250,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--show-wrong", action="store_true", help="list the table rows each parser gets wrong")
     ap.add_argument("--phantom", type=int, default=5000, help="also time on this many phantom reports (0: skip)")
+    ap.add_argument("--hard", type=int, default=1000, help="score on a hard phantom of this many reports (0: skip)")
     args = ap.parse_args()
     parsers = {f"before ({args.base})": load_parser(args.base), "after (working tree)": load_parser(None)}
     rows = read_table()
@@ -221,6 +274,16 @@ def main() -> None:
         if args.show_wrong:
             for source, text, got, expected in t["wrong"]:
                 print(f"      {source}: {text[:90]!r}\n        got {got[:8]} expected {expected[:8]}")
+    if args.hard:
+        h_refs, h_distractors = hard_truth(args.hard)
+        print(f"hard phantom: {args.hard} reports (seed 0), the parser on the truth's sentences")
+        for name, parser in parsers.items():
+            h = score_hard(parser, h_refs, h_distractors)
+            recall = "  ".join(f"{ph} {a}/{b}" for ph, (a, b) in h["recall"].items())
+            print(f"  {name:22s} references recalled: {recall}")
+            for kind, (n, bad, false) in h["distractors"].items():
+                print(f"  {'':22s} distractor {kind:15s} sentences {n:4d}, with a reference read {bad:4d}, "
+                      f"references read {false}")
     if not have_data:
         return
     print(f"CT findings: {len(ct)} reports, pairs of the hand-made extractions")
@@ -238,7 +301,7 @@ def main() -> None:
     words = sum(len(t.split()) for t in texts) / len(texts)
     n_refs = sum(len(parsers["after (working tree)"].parse(t)) for t in texts)
     print(f"parse time, MedPix + CT texts: {len(texts)} reports, {words:.0f} words/report, {n_refs} references "
-          f"(after); best of 8, interleaved; 'before again' is a second copy of the before parser: "
+          f"(after); CPU time, best of 8, interleaved; 'before again' is a second copy of the before parser: "
           f"its gap to 'before' is the run's noise")
     timed = dict(parsers)
     timed[f"before again ({args.base})"] = load_parser(args.base)
@@ -246,7 +309,7 @@ def main() -> None:
         print(f"  {name:24s} {us:6.1f} us/report")
     if args.phantom:
         phantom = phantom_texts(args.phantom)
-        print(f"parse time, phantom: {len(phantom)} reports (seed 0), best of 8, interleaved")
+        print(f"parse time, phantom: {len(phantom)} reports (seed 0), CPU time, best of 8, interleaved")
         for name, us in parse_times(timed, phantom).items():
             print(f"  {name:24s} {us:6.1f} us/report")
 

@@ -93,6 +93,21 @@ def test_references_are_linked_or_listed(done):
     assert len(m["references"]["unmatched_examples"]) == 2
 
 
+def test_references_in_a_comparison_section_are_the_other_exams():
+    # [references].other_exam_sections: "COMPARISON: CT 01/02/2020 series 3 image 45" cites
+    # the comparison study's image; the FINDINGS reference is this study's.
+    from pacsmine.config import load_config
+    from pacsmine.nlp.extract import ReportNLP, new_rows
+    from pacsmine.nlp.stats import CorpusCounts
+
+    nlp = ReportNLP(load_config(), annotate=False)
+    rows = new_rows()
+    text = "COMPARISON: CT 01/02/2020 series 3 image 45.\nFINDINGS: Nodule (series 4, image 60)."
+    nlp.process("A1", "P1", "CT", text, rows, CorpusCounts())
+    refs = rows["references"]
+    assert list(zip(refs["series"], refs["instance"])) == [(4, 60)]
+
+
 def test_key_images_carry_their_sentence_and_neighbours(done):
     ws, _ = done
     rows = {(r["image_id"], r["sentence_index"]): r for r in read(ws, "key_images").to_pylist()}

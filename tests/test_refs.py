@@ -469,3 +469,54 @@ def test_comparison_study_citations_are_dropped(parser):
 )
 def test_new_exclusions_are_narrow(parser, text, expected):
     assert pairs(parser, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Vancouver style, year;volume:pages: a citation, cites nothing
+        ("Follow-up as per Fleischner guidelines (Radiology 2017;284:228-243).", []),
+        ("(Chest. 2015 Jan 5;148:1-10)", []),
+        ("(N Engl J Med 2011;365:395)", []),
+        # a year, then a parenthesised pair: a reference
+        ("Nodule unchanged since 2019; (5:120).", [(5, 120)]),
+        ("Sclerotic focus stable since 2019 (4:56).", [(4, 56)]),
+    ],
+)
+def test_vancouver_citations_cite_nothing(parser, text, expected):
+    assert pairs(parser, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # the clause names another exam as the place of the finding: that exam's image
+        ("On the prior CT of 01/02/2019 the lesion measured 5 mm (series 3, image 45).", []),
+        ("Previously 5 mm on the comparison study (series 3 image 45).", []),
+        ("Lesion measured 5 mm (series 3, image 45) on the prior CT of 01/02/2019.", []),
+        # a comparison with the prior, or a clause that turns back to this exam: current
+        ("Stable compared to prior (series 3, image 45).", [(3, 45)]),
+        ("Previously seen nodule now measures 8 mm (series 3, image 45).", [(3, 45)]),
+        ("Stable compared to the findings on the prior CT (series 3, image 45).", [(3, 45)]),
+        ("Increased from 5 mm on the prior CT to 8 mm (series 3, image 45).", [(3, 45)]),
+        ("Atrophy of the psoas from a previous myositis (series 2, image 1)", [(2, 1)]),
+        ("Nodule (series 3, image 45) in the prior 6 months", [(3, 45)]),
+        # the clause ends at a sentence end: the next sentence is this exam's
+        ("On the prior CT it measured 5 mm. Now 8 mm (series 3, image 45).", [(3, 45)]),
+    ],
+)
+def test_references_placed_on_a_prior_exam_are_dropped(parser, text, expected):
+    assert pairs(parser, text) == expected
+
+
+def test_prior_place_rule_is_driven_by_its_word_lists():
+    from pacsmine.config import load_config
+
+    cfg = dict(load_config()["extract"]["references"])
+    text = "Previously 5 mm on the comparison study (series 3 image 45)."
+    assert ReferenceParser.from_config(cfg).parse(text) == []
+    cfg["place_words"] = []
+    assert [(r.series, r.image) for r in ReferenceParser.from_config(cfg).parse(text)] == [(3, 45)]
+    cfg = dict(load_config()["extract"]["references"], current_words=[])
+    text = "The nodule seen on the prior CT measures 8 mm (series 3, image 45)."
+    assert ReferenceParser.from_config(cfg).parse(text) == []

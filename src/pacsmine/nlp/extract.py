@@ -198,6 +198,9 @@ class ReportNLP:
         refs = rows["references"]
         link = self.index.link
         references = [r for _, _, _, r in found]
+        if self.parser.other_exam_sections:  # "COMPARISON: CT 01/02/2020 series 3 image 45"
+            other = self.parser.other_exam_sections
+            references = [_NONE if sec in other else r for (sec, _, _), r in zip(spans, references)]
         for i in compress(range(n), references):
             context_series = None
             for ref in references[i]:

@@ -22,7 +22,8 @@ ranges, not a token walker), so each image number is paired with *its own* serie
   date or a nipple distance), a ratio (``ratio of 1:2``, ``(2:1 dilution)``,
   ``(1:2)``, a small pair beside "ratio"/"Gleason", a sex ratio ``(3:1 female to
   male)``, ``(13:9 F>M)``), a journal citation (``Clin Im 2004:28;216-218``,
-  ``1992 (12:2)``, ``AJR (37:4)``), a label (``DOL 56: 1.``, ``Patient 1: 72 year
+  ``1992 (12:2)``, ``AJR (37:4)``, Vancouver style ``Radiology 2017;284:228-243``,
+  ``2015 Jan 5;148:1-10``, ``(Radiology 2017 284:228-243)``), a label (``DOL 56: 1.``, ``Patient 1: 72 year
   old``: a bare pair is written tight) or a size (``image 88: 6 mm`` is image 88).
 * ``IMA`` (Siemens syngo, some European PACS) is an image keyword: ``(IMA 8-34)``
   is images 8 to 34 of a series the text does not give, ``SE 8 IMA 34`` is (8, 34).
@@ -40,7 +41,12 @@ are not image numbers, and a keyword must be followed by a number, so
 ``T2-weighted images``, ``series of nodules``, ``image quality`` and ``follow-up
 imaging`` never match. A reference that belongs to another exam (``image 1 of the
 prior exam``, ``prior image 45``, ``Comparison: CT 01/02/2020 series 3 image 45``)
-is dropped: it cannot be one of this study's images. A keyword after a count word
+is dropped: it cannot be one of this study's images; so is one whose clause names another
+exam as the place of the finding (``On the prior CT of 01/02/2019 the lesion measured 5 mm
+(series 3, image 45)``, ``Previously 5 mm on the comparison study (series 3 image 45)``),
+but not a comparison with it (``Stable compared to prior (series 3, image 45)``) nor a
+clause that turns back to this exam (``seen on the prior CT, now 8 mm (series 3, image
+45)``): see :meth:`ReferenceParser._in_prior_clause`. A keyword after a count word
 (``#images 2003``, ``number of images: 240``) counts images and cites none, and a
 parenthesised series with an image of its own belongs to that image: ``CT image 7
 (series 2, image 6)`` is image 7 (no series) and (2, 6).
@@ -104,6 +110,7 @@ _UNITS = (
     r"(?:mm|cm|m|ml|cc|mg|mcg|ug|g|kg|hu|mmhg|mci|msv|mgy|bpm|fr|ms|kv|kvp|mas|units?|iu"
     r"|months?|mos?|weeks?|wks?|days?|years?|yrs?|hours?|hrs?|minutes?|min|sec|seconds?|x|%)\b"
 )
+_PAGE_RANGE = re.compile(r"\d\s*[-\u2013\u2014]\s*\d").search
 _DATE = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b")
 
 
@@ -111,7 +118,9 @@ class ReferenceParser:
     """Finds key-image references in a sentence or a whole report.
 
     Parameters mirror ``config["extract"]["references"]`` (see
-    ``src/pacsmine/config/extract.toml``). ``parse(text)`` returns a list of
+    ``src/pacsmine/config/extract.toml``); ``other_exam_sections`` is only stored (upper
+    case, as ``other_exam_sections``) for extract, which drops the references of
+    sentences in those sections. ``parse(text)`` returns a list of
     :class:`Reference` in text order, ranges expanded in order. ``capped_ranges``
     counts the ranges longer than ``max_range`` seen so far (kept as their ends).
     """
@@ -131,6 +140,11 @@ class ReferenceParser:
         citation_words: list[str] = (),
         count_words: list[str] = (),
         prior_words: list[str] = ("prior", "previous", "comparison"),
+        exam_words: list[str] = (),
+        place_words: list[str] = (),
+        comparison_words: list[str] = (),
+        current_words: list[str] = (),
+        other_exam_sections: list[str] = (),
         plane_words: list[str] = ("axial", "coronal", "sagittal"),
         max_range: int = 500,
         image_only: bool = True,
@@ -148,6 +162,11 @@ class ReferenceParser:
         self.citation_words = list(citation_words)
         self.count_words = list(count_words)
         self.prior_words = list(prior_words)
+        self.exam_words = list(exam_words)
+        self.place_words = list(place_words)
+        self.comparison_words = list(comparison_words)
+        self.current_words = list(current_words)
+        self.other_exam_sections = frozenset(w.upper() for w in other_exam_sections)
         self.plane_words = list(plane_words)
         self.max_range = max_range
         self.image_only = image_only
@@ -274,12 +293,31 @@ class ReferenceParser:
         )
         # "prior image 45", "(prior series 3, image 45)", "on the comparison study, image 45",
         # "Comparison: CT 01/02/2020 series 3 image 45" (the other exam's modality and date).
-        exam = r"(?:exam|examination|study|scan|ct|cta|mri?|pet|us|imaging|chest|abdomen|pelvis|head)"
+        exam = r"(?:%s)" % _alternatives(self.exam_words) if self.exam_words else "(?!)"
         self._prior_before = re.compile(
             r"\b(?:%s)(?:\s*:\s*|\s+)(?:%s\s*)*(?:(?:dated|from|of|on)\s+)?(?:\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\s*)?"
             r"(?:%s\s*)*[,:]?\s*$" % (prior, exam, exam),
             re.IGNORECASE,
         )
+        # "Lesion measured 5 mm (series 3, image 45) on the prior CT": the place after the aside.
+        # A prior word is a place when exam words, a date or the phrase's end follow it:
+        # "on a previous myositis", "prior to", "in the prior 6 months" are none.
+        place_end = r"(?:(?:\s+(?:%s))+(?![a-z])|(?=\s*(?:[.;:()]|$|(?:of|from|dated)\s+\d)))" % exam
+        self._prior_place_after = re.compile(
+            r"\)\s*,?\s*(?:%s)\s+(?:the\s+)?(?:%s)%s" % (_alternatives(self.place_words) or "(?!)", prior, place_end),
+            re.IGNORECASE,
+        )
+        # The clause that places a reference on another exam: "On the prior CT of 01/02/2019
+        # the lesion measured 5 mm (series 3, image 45)", "Previously 5 mm on the comparison
+        # study (series 3 image 45)": a place word, [the], a prior word, then a place_end.
+        self._prior_place = None
+        if self.place_words and self.prior_words:
+            self._prior_place = re.compile(
+                r"(?<![a-z])(?:%s)\s+(?:the\s+|an?\s+)?(?:%s)%s" % (_alternatives(self.place_words), prior, place_end),
+                re.IGNORECASE,
+            )
+        self._comparison = self._words_re(self.comparison_words)
+        self._current = self._words_re(self.current_words)
         self._series_between = re.compile(r"[\s,;]*(?:(?:and|or|&|also)\s+)?(?:(?:on|at|see|in)\s+)?$", re.IGNORECASE)
         self._time_after = re.compile(
             r"\s*(?:%s)(?![a-z])" % _alternatives(self.time_words), re.IGNORECASE
@@ -304,6 +342,12 @@ class ReferenceParser:
                 r"(?<![a-z])(?:%s)(?![a-z])" % _alternatives(self.citation_words), re.IGNORECASE
             )
         self._year_before = re.compile(r"\b(?:19|20)\d\d[^a-z0-9]{0,3}$", re.IGNORECASE)
+        # Vancouver style: year[ month[ day]];volume:pages, the pair right after the semicolon
+        # ("2017;284:228-243", "2015 Jan 5;148:1-10"); "since 2019; (4:56)" has a parenthesis.
+        year = r"\b(?:19|20)\d\d(?:\s+[a-z]{3,9}\.?(?:\s+\d{1,2})?)?"
+        self._vancouver_before = re.compile(year + r"\s*;\s*$", re.IGNORECASE)
+        # ... and with a comma or a space, where the pair's image part is a page range.
+        self._year_pages_before = re.compile(year + r"(?:\s*,\s*|\s+)$", re.IGNORECASE)
         self._pages_after = re.compile(r"\)?\s*[:;]\s*\d+\s*[-\u2013]\s*\d+|\s*\(\d+\)", re.IGNORECASE)
         self._count_before = None
         if self.count_words:
@@ -326,6 +370,12 @@ class ReferenceParser:
             r"\b(?:%s|%s)\.?\s*[:#]?\s*$" % (serw, imgw), re.IGNORECASE
         )
 
+    @staticmethod
+    def _words_re(words: list[str]) -> re.Pattern[str] | None:
+        if not words:
+            return None
+        return re.compile(r"(?<![a-z])(?:%s)(?![a-z])" % _alternatives(words), re.IGNORECASE)
+
     # ------------------------------------------------------------------ parsing
 
     def parse(self, text: str) -> list[Reference]:
@@ -333,6 +383,7 @@ class ReferenceParser:
         out: list[Reference] = []
         if not text or _DIGIT(text) is None:  # cheap prefilter: no number, no reference
             return out
+        low = None
         if text.isascii() and self._grammar_lc is not None:  # lower() keeps every offset
             low = text.lower()
             if self._keywords is not None and ":" not in text and ";" not in text and self._keywords.isdisjoint(_LETTERS(low)):
@@ -343,6 +394,7 @@ class ReferenceParser:
         # The series of the reference just before, where only separators lie between it
         # and this one: "series 3, image 45 and image 60" cites (3, 45) and (3, 60).
         last_series: int | None = None
+        prior_here: bool | None = None
         last_end = -1
         for m in matches:
             g = m.group
@@ -368,7 +420,15 @@ class ReferenceParser:
                 q = self._quantity_tail.match(text, m.end(lst))
                 if q is not None and max(map(int, _NUMBER(g(lst)))) < int(q.group(1) or q.group(2)):
                     continue
-                if self._prior_after.match(text, m.end()) or self._is_prior_before(text, m.start()):
+                if prior_here is None:  # once per text: most hold no prior word at all
+                    lowered = low if low is not None else text.lower()
+                    prior_here = any(w in lowered for w in self._prior_lc)
+                if prior_here and (
+                    self._prior_after.match(text, m.end())
+                    or self._prior_place_after.match(text, m.end())
+                    or self._is_prior_before(text, m.start())
+                    or self._in_prior_clause(text, m.start())
+                ):
                     continue
                 if series is None:
                     if last_series is not None and self._series_between.fullmatch(text, last_end, m.start()):
@@ -390,6 +450,38 @@ class ReferenceParser:
         a = max(0, start - 48)
         window = text[a:start].lower()
         return any(w in window for w in self._prior_lc) and self._prior_before.search(text, a, start) is not None
+
+    def _in_prior_clause(self, text: str, start: int) -> bool:
+        """Does the clause before ``start`` place the reference on another exam?
+
+        The clause runs back from the reference to the last ``.``/``;``/``!``/``?``
+        before a space or line break (at most 160 characters). It places the reference
+        on another exam when it holds a prior place ("on the prior CT of 01/02/2019", "on
+        the comparison study", "in the previous exam", "on prior (") that is not the
+        object of a comparison (no ``comparison_words`` entry before it in the clause:
+        "compared to the findings on the prior CT", "increased from 5 mm on the prior CT")
+        and is not followed by a ``current_words`` entry before the reference ("seen on
+        the prior CT, now measures 8 mm", "... and 8 mm on the current study").
+        "Stable compared to prior (series 3, image 45)" names no place: it is kept.
+        """
+        if self._prior_place is None:
+            return False
+        a = max(0, start - 160)
+        window = text[a:start].lower()
+        if not any(w in window for w in self._prior_lc):
+            return False
+        place = None
+        for place in self._prior_place.finditer(text, a, start):
+            pass
+        if place is None:
+            return False
+        # the clause starts after the last sentence or clause end before the reference
+        a += 1 + max(window.rfind(c) for c in (". ", "; ", "! ", "? ", ".\n", ";\n", "\n"))
+        if place.start() < a:
+            return False
+        if self._comparison is not None and self._comparison.search(text, a, place.start()):
+            return False
+        return not (self._current is not None and self._current.search(text, place.end(), start))
 
     def _colon_ok(self, text: str, m: re.Match[str]) -> bool:
         """Is this ``a:b`` a series:image pair rather than a time or a ratio?
@@ -428,6 +520,12 @@ class ReferenceParser:
             return False
         if self._pages_after.match(text, end):
             return False
+        window = text[max(0, start - 24) : start]
+        if "19" in window or "20" in window:  # a year may stand before the pair
+            if self._vancouver_before.search(window):
+                return False  # "Radiology 2017;284:228-243", "Chest. 2015 Jan 5;148:1-10"
+            if _PAGE_RANGE(image) and self._year_pages_before.search(window):
+                return False  # "(Radiology 2017 284:228-243)", "Tomogr 2005, 29:1-10"
         if first <= 12 and self._year_before.search(text, max(0, start - 8), start):
             return False  # an issue number after a year; "stable since 2019 (4:56)" stays
         if self._citation_context is not None:
