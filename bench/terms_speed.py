@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from pacsmine.config import load_config
-from pacsmine.nlp.negation import read_ct_findings, read_iu_reports, split_sentences_simple
+from pacsmine.nlp.assertion_eval import report_sentences
+from pacsmine.nlp.corpora import read_ct_findings, read_iu_reports
 from pacsmine.nlp.ontology import load_ontology
 from pacsmine.nlp.terms import TermAnnotator
 
@@ -27,9 +28,9 @@ def sentences() -> list[str]:
     iu = DATA / "iu_xray" / "indiana_reports.csv"
     ct = DATA / "ct_findings" / "reports"
     if iu.exists():
-        out += [s for r in read_iu_reports(iu) for s in split_sentences_simple(r["text"])]
+        out += [s for r in read_iu_reports(iu) for s in report_sentences(r["text"])]
     if ct.exists():
-        out += [s for r in read_ct_findings(ct) for s in split_sentences_simple(r["text"])]
+        out += [s for r in read_ct_findings(ct) for s in report_sentences(r["text"])]
     if not out:
         out = ["No evidence of pleural effusion or pneumothorax.",
                "Metastatic hepatocellular carcinoma with lung metastases versus pneumonia."] * 5000

@@ -61,7 +61,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     "terms": pa.schema(
         [
             ("accession", _STR), ("sentence_index", _I32), ("start", _I32), ("end", _I32), ("text", _STR),
-            ("doid", _STR), ("name", _STR), ("negated", pa.bool_()), ("uncertain", pa.bool_()), ("historical", pa.bool_()),
+            ("doid", _STR), ("name", _STR), ("status", _STR), ("negated", pa.bool_()), ("uncertain", pa.bool_()),
+            ("historical", pa.bool_()),
         ]
     ),
     "bigrams": pa.schema(
@@ -120,6 +121,10 @@ class ReportNLP:
             self.annotator = TermAnnotator.from_config(terms_cfg)
             self.include_negated = bool(terms_cfg.get("bigrams", {}).get("include_negated", False))
         self._annotate = self.annotator.annotate if self.annotator is not None else _no_mentions
+        if self.annotator is not None and cfg["terms"].get("negation", {}).get("normal_mentions", True):
+            from .negation import NormalMentions
+
+            self._annotate = NormalMentions(self.annotator)
         # sentence text -> (words, tokens, mentions, references)
         self._cache: dict[str, tuple] = {}
         self._cache_old: dict[str, tuple] = {}
@@ -175,6 +180,7 @@ class ReportNLP:
                     terms["text"].append(m.text)
                     terms["doid"].append(m.doid)
                     terms["name"].append(m.name)
+                    terms["status"].append(m.status)
                     terms["negated"].append(bool(m.negated))
                     terms["uncertain"].append(bool(m.uncertain))
                     terms["historical"].append(bool(m.historical))

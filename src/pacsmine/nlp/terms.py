@@ -42,6 +42,7 @@ class Mention:
     negated: bool = False
     uncertain: bool = False
     historical: bool = False
+    status: str = "present"  # "present", "absent", "uncertain" or "historical" (ConText sets it)
 
 
 def tokenize(text: str) -> list[tuple[str, int, int]]:
