@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -84,6 +84,29 @@ def _alternation(phrases: Iterable[str]) -> str:
     return "|".join(_phrase_pattern(p) for p in ordered)
 
 
+def _trie(phrases: Iterable[str]) -> str:
+    """One regex for many phrases, factored as a character trie ("no", "no evidence of",
+    "not" -> ``no(?:t|\\s+evidence\\s+of)?``): at each point at most one branch can go on,
+    and a phrase's end is optional and greedy, so the longest phrase at a position wins, as
+    with a longest-first alternation, while the engine does not retry every phrase at
+    every position. A space stands for any white space."""
+    root: dict = {}
+    for p in phrases:
+        node = root
+        for ch in p:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [(r"\s+" if ch == " " else re.escape(ch)) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return "(?:" + body + ")?" if "" in node else body
+
+    return emit(root)
+
+
 def _phrases_regex(phrases: Iterable[str]) -> re.Pattern:
     """Whole-word phrases (case-sensitive: match lower-cased text). Phrases that start with
     a mark ("?") are matched without the word fence before them."""
@@ -92,9 +115,9 @@ def _phrases_regex(phrases: Iterable[str]) -> re.Pattern:
     marks = [p for p in phrases if not re.match(r"\w", p)]
     parts = []
     if words:
-        parts.append(r"(?<![\w/])(?:" + _alternation(words) + r")(?![\w/])")
+        parts.append(r"(?<![\w/])(?:" + _trie(words) + r")(?![\w/])")
     if marks:
-        parts.append(r"(?:" + _alternation(marks) + r")")
+        parts.append(r"(?:" + _trie(marks) + r")")
     return re.compile("|".join(parts) or r"(?!x)x")
 
 
@@ -127,6 +150,7 @@ class ConText:
         self.max_scope_words = max_scope_words
         self.list_item_words = list_item_words
         self.normal = normal
+        self._last: tuple | None = None
         self._compile()
 
     @classmethod
@@ -193,7 +217,11 @@ class ConText:
                 d[1] |= post
         self._normal_dirs = dirs
         self._normal_lc = _phrases_regex(dirs)
-        self._normal_first = frozenset(m.group() for m in (re.match(r"[a-z0-9]+", p) for p in dirs) if m)
+        # A normal statement needs a normal phrase's last word ("normal", "unremarkable",
+        # "limits", "enlarged") and an anatomy phrase's first word: two set tests rule out
+        # most sentences before any regex runs.
+        self._normal_last = frozenset(_ALNUM(p)[-1] for p in dirs if _ALNUM(p))
+        self._normal_last_words = tuple(sorted(self._normal_last))
         self._normal_max = int(normal.get("max_words", 6))
         stops = [key(p) for p in words.get("stops", ())]
         self._normal_stops_lc = re.compile(r",|" + _phrases_regex(stops).pattern if stops else ",")
@@ -205,6 +233,7 @@ class ConText:
                 anatomy.setdefault(key(a), []).append((entry["finding"], allowed))
         self._anatomy = anatomy
         self._anatomy_lc = _phrases_regex(anatomy)
+        self._anatomy_first = frozenset(_ALNUM(p)[0] for p in anatomy if _ALNUM(p))
         header_words = [key(w) for w in normal.get("header", {}).get("words", ())]
         self._header_lc = re.compile(
             r"^\s*([^:]{1,60}?)\s*:\s*(" + _alternation(header_words) + r")\s*[.!]?\s*$") if header_words else None
@@ -247,12 +276,21 @@ class ConText:
         return self._scopes(sentence)[1]
 
     def _scopes(self, sentence: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, str]]]:
+        # The last sentence's result is kept: extract asks for a sentence's scopes (apply)
+        # and then its normal statements.
+        last = self._last
+        if last is not None and last[0] == sentence:
+            return last[1]
+        result = self._compute_scopes(sentence)
+        self._last = (sentence, result)
+        return result
+
+    def _compute_scopes(self, sentence: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, str]]]:
         low = sentence.lower() if sentence.isascii() else None
         words = _ALNUM(low) if low is not None else None
         triggers = self._find_triggers(sentence, low, words)
         real = [t for t in triggers if t.category != "pseudo"]
-        normal_hit = self._normal_on and (low is None or not self._normal_first.isdisjoint(words)
-                                          or (self._header_lc is not None and ":" in low))
+        normal_hit = self._normal_on and (low is None or self._may_be_normal(low, words))
         if not real and not normal_hit:
             return [], []
         if low is None:  # lower-case character by character, keeping offsets
@@ -260,7 +298,9 @@ class ConText:
         bounds = [m.span() for m in self._boundaries_lc.finditer(low)]
         # Any trigger (pseudo too) also closes another trigger's scope.
         stops = bounds + [(t.start, t.end) for t in triggers]
-        word_spans = [m.span() for m in self._word.finditer(sentence)]
+        # Word offsets matter only where a scope can reach the word cap.
+        capped = len(sentence.split()) > self.max_scope_words
+        word_spans = [m.span() for m in self._word.finditer(sentence)] if capped else []
         out = []
         for t in real:
             if t.pre:
@@ -293,6 +333,13 @@ class ConText:
             if header is not None:
                 out.append(("negation", header.start(1), header.end(1)))
         return out, statements
+
+    def _may_be_normal(self, low: str, words: list[str]) -> bool:
+        """Can the lower-cased sentence (``words``: its runs of letters/digits) hold a normal
+        statement or a negated header? (A cheap test; False rules it out.)"""
+        if ":" in low and self._header_lc is not None and self._header_lc.match(low):
+            return True
+        return not self._normal_last.isdisjoint(words) and not self._anatomy_first.isdisjoint(words)
 
     def _is_list(self, text: str) -> bool:
         """Is ``text`` a coordinated list (three or more items of at most
@@ -411,15 +458,15 @@ class NormalMentions:
         return self._concepts[finding]
 
     def __call__(self, sentence: str) -> list:
-        import dataclasses
-
         mentions = self.annotator.annotate(sentence)
         ctx = self.context
         if not ctx._normal_on:
             return mentions
         low = sentence.lower()
-        if ctx._normal_first.isdisjoint(_ALNUM(low)) and ":" not in low:
-            return mentions
+        # Cheap tests first: a normal word's text (substring tests), then an anatomy phrase.
+        if not (":" in low and ctx._header_lc is not None and ctx._header_lc.match(low)):
+            if not any(w in low for w in ctx._normal_last_words) or ctx._anatomy_lc.search(low) is None:
+                return mentions
         statements = ctx.normal_statements(sentence)
         if not statements:
             return mentions
@@ -431,11 +478,11 @@ class NormalMentions:
                 code = _code(concept)
                 if any(_code(m) == code and m.start < end and m.end > start for m in out):
                     continue
-                new = dataclasses.replace(concept, start=start, end=end, text=text)
+                new = replace(concept, start=start, end=end, text=text)
             else:
                 from .terms import Mention
 
-                names = {f.name for f in dataclasses.fields(Mention)}
+                names = {f.name for f in fields(Mention)}
                 kw = {k: finding for k in ("doid", "code") if k in names}
                 if "source" in names:
                     kw["source"] = "normal_statement"
