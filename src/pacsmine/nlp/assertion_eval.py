@@ -12,13 +12,16 @@ labelled finding marked present or absent:
    phrases of the normal statements that rule it out (``normal_findings.toml``: "heart size"
    for cardiomegaly) and the general phrasings of ``rules/assertion_eval.toml``
    (``[ct_surfaces]``: "lymph nodes" for lymphadenopathy). The first step that finds it
-   wins; an occurrence inside a sentence's leading "HEADER:" counts only where the step
-   finds none elsewhere.
+   wins. An occurrence inside a sentence's leading "HEADER:" counts only where no step finds
+   one elsewhere; an occurrence inside a longer occurrence of another label of the same
+   report ("nodule" inside "thyroid nodules") belongs to that label and is skipped.
 3. A finding found nowhere is *not located* and not scored; a located one is scored once, at
    its first mention in the text: predicted absent when the method's status there is
    "absent", present when it is "present" or "historical".
 4. Precision, recall and F1 with "absent" as the positive class (``negation``), and with
-   "present" as the positive class (``present``).
+   "present" as the positive class (``present``); ``negation_decided`` is the negation score
+   over the ``n_decided`` items predicted absent or present (those called only uncertain left
+   out: hand-made labels code no hedged finding, so there "uncertain" counts as a miss).
 
 IU X-ray (:func:`evaluate_iu_reports`), reports with hand-coded Problems/MeSH: for each
 finding heading of ``rules/terms_eval_iu.toml`` whose surface words occur in a report
@@ -166,7 +169,13 @@ def _score_items(items: list[tuple[bool, bool, bool]]) -> dict:
            sum(1 for t, a, _ in items if t and not a))
     pos = (sum(1 for t, _, p in items if not t and p), sum(1 for t, _, p in items if t and p),
            sum(1 for t, _, p in items if not t and not p))
-    return {"negation": binary_scores(*neg), "present": binary_scores(*pos), "n": len(items)}
+    # The same negation score over the items the method decides (absent or present), leaving
+    # out those it calls only uncertain: hand-coded labels code no hedged finding.
+    decided = [x for x in items if x[1] or x[2]]
+    dec = (sum(1 for t, a, _ in decided if t and a), sum(1 for t, a, _ in decided if not t and a),
+           sum(1 for t, a, _ in decided if t and not a))
+    return {"negation": binary_scores(*neg), "present": binary_scores(*pos), "n": len(items),
+            "negation_decided": binary_scores(*dec), "n_decided": len(decided)}
 
 
 def _predict(flags: Sequence[Mapping[str, Any]]) -> tuple[bool, bool]:
@@ -195,19 +204,31 @@ def evaluate_ct_findings(folder: str | Path, assertion, normaliser=None, synonym
     labelled = not_located = 0
     for report in read_ct_findings(folder):
         doc = _Tokenized(report_sentences(report["text"]), norm)
-        for finding, presence in report["findings"]:
+        surfaces = [ct_surfaces(f, norm, synonyms, normal, extra) for f, _ in report["findings"]]
+        # Where each label's names are written: a label's occurrence that lies inside a longer
+        # occurrence of another label ("nodule" in "thyroid nodules", both labelled) is that
+        # other finding's.
+        written = [{(o[0], o[2], o[3]) for s in names for o in locate(norm, s, doc)} for names, _ in surfaces]
+        for k, (finding, presence) in enumerate(report["findings"]):
             labelled += 1
-            names, phrasings = ct_surfaces(finding, norm, synonyms, normal, extra)
-            found = [o for s in names for o in locate(norm, s, doc)]
-            if not found:
-                found = [o for s in names for o in locate(norm, s, doc, max_gap)]
-            if not found:
-                found = [o for s in phrasings for o in locate(norm, s, doc)]
+            names, phrasings = surfaces[k]
+            others = [w for j, ws in enumerate(written) if j != k for w in ws]
+
+            def own(occurrences):
+                return [o for o in occurrences if not any(
+                    si == o[0] and a <= o[2] and o[3] <= b and (b - a) > (o[3] - o[2]) for si, a, b in others)]
+
+            tiers = [own([o for s in names for o in locate(norm, s, doc)]),
+                     own([o for s in names for o in locate(norm, s, doc, max_gap)]),
+                     own([o for s in phrasings for o in locate(norm, s, doc)])]
+            # A sentence's leading "HEADER:" is a title: used only where no tier finds the
+            # finding elsewhere.
+            found = next((t for t in ([o for o in t if not _in_header(o[1], o[2])] for t in tiers) if t), None) \
+                or next((t for t in tiers if t), None)
             if not found:
                 not_located += 1
                 continue
-            # A sentence's leading "HEADER:" is a title: used only where nothing else is found.
-            _, sentence, a, b = min(found, key=lambda o: (_in_header(o[1], o[2]), o[0], o[2], -o[3]))
+            _, sentence, a, b = min(found, key=lambda o: (o[0], o[2], -o[3]))
             status = span_status(assertion.assert_span(sentence, a, b))
             items.append((presence == "absent", status == "absent", status in ("present", "historical")))
     return _score_items(items) | {"labelled": labelled, "not_located": not_located}

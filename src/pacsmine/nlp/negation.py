@@ -188,12 +188,13 @@ class ConText:
         # A word trigger's first run of letters/digits is a whole word of the lower-cased
         # text, so a sentence with none of them (and none of the mark triggers) has none.
         self._first = frozenset(m.group() for m in (re.match(r"[a-z0-9]+", p) for p in table) if m)
-        self._marks = tuple(sorted({p[0] for p in table if not re.match(r"[a-z0-9]", p)}))
+        marks = sorted({p[0] for p in table if not re.match(r"[a-z0-9]", p)})
+        self._marks = re.compile("[" + re.escape("".join(marks)) + "]").search if marks else None
         words = [t for t in self.terminators if re.match(r"\w", t)]
         marks = [t for t in self.terminators if not re.match(r"\w", t)]
         parts = []
         if words:
-            parts.append(r"(?<!\w)(?:" + _alternation(words) + r")(?!\w)")
+            parts.append(r"(?<!\w)(?:" + _trie(sorted({" ".join(w.lower().split()) for w in words})) + r")(?!\w)")
         if marks:
             parts.append("|".join(re.escape(m) for m in marks))
         parts.append(r"[.!?](?=\s|$)")  # a full stop left inside a "sentence" still ends a clause
@@ -248,8 +249,8 @@ class ConText:
         # ``low``: the lower-cased sentence when it is ASCII (lower() keeps offsets), else None;
         # ``words``: its runs of letters/digits when already known.
         if low is not None:
-            if self._first.isdisjoint(words if words is not None else _ALNUM(low)) and not any(
-                    m in low for m in self._marks):
+            if self._first.isdisjoint(words if words is not None else _ALNUM(low)) and (
+                    self._marks is None or self._marks(low) is None):
                 return []
             found = self._triggers_lc.finditer(low)
         else:
@@ -327,9 +328,9 @@ class ConText:
                 out.append((t.category, start, t.start))
         statements: list[tuple[int, int, str]] = []
         if normal_hit:
-            statements = self._normal(low, bounds, triggers)
+            header = self._header_lc.match(low) if self._header_lc is not None and ":" in low else None
+            statements = self._normal(low, bounds, triggers, header)
             out += [("negation", s, e) for s, e in {(s, e) for s, e, _ in statements}]
-            header = self._header_lc.match(low) if self._header_lc is not None else None
             if header is not None:
                 out.append(("negation", header.start(1), header.end(1)))
         return out, statements
@@ -349,9 +350,8 @@ class ConText:
         items = _LIST_SEP.split(text)
         return len(items) >= 3 and all(len(i.split()) <= self.list_item_words for i in items)
 
-    def _normal(self, low: str, bounds, triggers) -> list[tuple[int, int, str]]:
+    def _normal(self, low: str, bounds, triggers, header) -> list[tuple[int, int, str]]:
         out: list[tuple[int, int, str]] = []
-        header = self._header_lc.match(low) if self._header_lc is not None else None
         regions: list[tuple[int, int, str]] = []  # (start, end, normal word)
         if header is not None:
             regions.append((header.start(1), header.end(1), " ".join(header.group(2).split())))
