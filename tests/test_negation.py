@@ -141,6 +141,12 @@ N_, U_ = "absent", "uncertain"
     ("No clear evidence that the large irregular opacity seen today in the right lower lobe "
      "corresponds to the known lung mass.", "lung mass", "present"),
     ("History of lung cancer.", "lung cancer", "historical"),
+    # Orders and hedges of real reports; a transparent pseudo-trigger keeps the scope open.
+    ("Please correlate clinically for pneumonia.", "pneumonia", "uncertain"),
+    ("Maybe due to atelectasis.", "atelectasis", "uncertain"),
+    ("Small bilateral pleural effusions suspected.", "pleural effusions", "uncertain"),
+    ("Resolution of previously demonstrated bilateral pleural effusions.", "pleural effusions", "absent"),
+    ("The nodules are not definitely seen.", "nodules", "absent"),
 ])
 def test_assertion_status(ctx, sentence, word, status):
     start = sentence.index(word)

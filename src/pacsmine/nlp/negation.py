@@ -180,6 +180,8 @@ class ConText:
                     dirs[1] |= post
         for phrase in rules.get("pseudo", {}).get("triggers", ()):
             table.setdefault(" ".join(phrase.lower().split()), {})["pseudo"] = [False, False]
+        for phrase in rules.get("pseudo", {}).get("transparent", ()):
+            table.setdefault(" ".join(phrase.lower().split()), {})["transparent"] = [False, False]
         self._table = table
         # Matched on the lower-cased sentence (lower() keeps offsets of ASCII text; other
         # text is matched through casefold-free IGNORECASE twins).
@@ -242,7 +244,8 @@ class ConText:
     # ------------------------------------------------------------------ triggers
 
     def triggers(self, sentence: str) -> list[Trigger]:
-        """Triggers in ``sentence`` (pseudo-triggers included, category "pseudo"), in text order."""
+        """Triggers in ``sentence`` (pseudo-triggers included, category "pseudo" or
+        "transparent"), in text order."""
         return self._find_triggers(sentence, sentence.lower() if sentence.isascii() else None, None)
 
     def _find_triggers(self, sentence: str, low: str | None, words: list[str] | None) -> list[Trigger]:
@@ -290,15 +293,15 @@ class ConText:
         low = sentence.lower() if sentence.isascii() else None
         words = _ALNUM(low) if low is not None else None
         triggers = self._find_triggers(sentence, low, words)
-        real = [t for t in triggers if t.category != "pseudo"]
+        real = [t for t in triggers if t.category not in ("pseudo", "transparent")]
         normal_hit = self._normal_on and (low is None or self._may_be_normal(low, words))
         if not real and not normal_hit:
             return [], []
         if low is None:  # lower-case character by character, keeping offsets
             low = "".join(c.lower() if len(c.lower()) == 1 else c for c in sentence)
         bounds = [m.span() for m in self._boundaries_lc.finditer(low)]
-        # Any trigger (pseudo too) also closes another trigger's scope.
-        stops = bounds + [(t.start, t.end) for t in triggers]
+        # Any trigger (pseudo too, not a transparent one) also closes another trigger's scope.
+        stops = bounds + [(t.start, t.end) for t in triggers if t.category != "transparent"]
         # Word offsets matter only where a scope can reach the word cap.
         capped = len(sentence.split()) > self.max_scope_words
         word_spans = [m.span() for m in self._word.finditer(sentence)] if capped else []
