@@ -17,15 +17,12 @@ import time
 from pathlib import Path
 
 from pacsmine.config import load_config
+from pacsmine.nlp.corpora import read_ct_findings, read_iu_reports
 from pacsmine.nlp.ontology import load_ontology
 from pacsmine.nlp.sections import SectionSplitter
 from pacsmine.nlp.sentences import SentenceSplitter, report_spans
 from pacsmine.nlp.terms import TermAnnotator
 
-try:  # the data set readers move to nlp/corpora.py
-    from pacsmine.nlp.corpora import read_ct_findings, read_iu_reports
-except ImportError:
-    from pacsmine.nlp.negation import read_ct_findings, read_iu_reports
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_line  # noqa: E402

@@ -41,3 +41,24 @@ def test_config_show_output_is_a_valid_config_file(tmp_path):
     assert again.exit_code == 0, again.output
     assert tomllib.loads(again.output) == tomllib.loads(shown.output)
     assert tomllib.loads(again.output)["topics"]["level1"]["iterations"] == 77
+
+
+def test_assert_command_reads_json_lines():
+    import json as _json
+
+    lines = [
+        _json.dumps({"text": "FINDINGS: Heart size is normal. Evaluate for pneumonia.", "spans": [[10, 20], [46, 55]]}),
+        "not json",
+        _json.dumps({"text": "No effusion.", "spans": [[3, 11]]}),
+        _json.dumps({"text": "x", "spans": [[0, 5]]}),
+    ]
+    result = runner.invoke(app, ["assert"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    out = [_json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == 4
+    assert [(s["status"], s["negated"], s["uncertain"]) for s in out[0]["spans"]] == [
+        ("absent", True, False), ("uncertain", False, True)]
+    assert out[1]["error"].startswith("line 2:")
+    assert out[2] == {"spans": [{"start": 3, "end": 11, "status": "absent", "negated": True,
+                                 "uncertain": False, "historical": False}]}
+    assert "not inside the text" in out[3]["error"]

@@ -1,4 +1,5 @@
-"""ConText negation/uncertainty/history and floors on real radiology text (phantom scoring: test_nlp_evaluate.py)."""
+"""ConText assertion (negation, uncertainty, history, normal statements), span assertion of
+``pacsmine assert``, extract's normal-statement mentions, and phantom mention scoring."""
 
 from __future__ import annotations
 
@@ -6,17 +7,7 @@ import pyarrow as pa
 import pytest
 
 from conftest import shared_file
-from pacsmine.nlp.evaluate import binary_scores
-from pacsmine.nlp.negation import (
-    ConText,
-    evaluate_ct_findings,
-    evaluate_iu_reports,
-    evaluate_iu_xray,
-    iu_report_from_labels,
-    iu_reports_from_tables,
-    read_ct_findings,
-    split_sentences_simple,
-)
+from pacsmine.nlp.negation import ConText, NormalMentions, assert_report, status_of
 
 
 class Span:
@@ -73,114 +64,109 @@ def test_rules_are_data(tmp_path):
     assert flags(c, "no effusion", "effusion") == [P]
 
 
-def test_sentence_splitter_joins_wrapped_lines():
-    text = "LUNGS: No nodule or\nconsolidation.\nPLEURA: Normal.\nBONES: no lytic\nlesions"
-    assert split_sentences_simple(text) == ["LUNGS: No nodule or consolidation.", "PLEURA: Normal.",
-                                            "BONES: no lytic lesions"]
+N_, U_ = "absent", "uncertain"
 
 
-def test_ct_findings_reader_and_negation_floor():
-    folder = shared_file("ct_findings/reports")
-    reports = list(read_ct_findings(folder))
-    assert len(reports) == 140
-    first = {f: s for f, s in reports[0]["findings"]}
-    assert set(first.values()) <= {"absent", "present"}
-    res = evaluate_ct_findings(folder, ConText())["oracle"]
-    assert res["n"] > 1000
-    assert res["negation"]["precision"] > 0.93 and res["negation"]["recall"] > 0.93
+@pytest.mark.parametrize("sentence,word,status", [
+    # Normal statements rule a finding out.
+    ("Heart size is normal.", "Heart size", "absent"),
+    ("Nonenlarged aorta.", "aorta", "absent"),
+    ("Normal-sized pulmonary artery.", "pulmonary artery", "absent"),
+    ("Cardiac chambers within normal limits.", "Cardiac chambers", "absent"),
+    ("The thyroid gland is unremarkable.", "thyroid gland", "absent"),
+    ("Heart and pericardium are normal.", "pericardium", "absent"),
+    ("The aorta is dilated, heart normal.", "aorta", "present"),
+    # Negation carried by a section header; an ordinary header is not negated.
+    ("LYMPH NODES: Normal.", "LYMPH NODES", "absent"),
+    ("PLEURA: None.", "PLEURA", "absent"),
+    ("PLEURA: No effusion.", "effusion", "absent"),
+    ("PLEURA: Small effusion.", "PLEURA", "present"),
+    # Questions and orders are uncertain, never negated or present.
+    ("Evaluate for pneumonia.", "pneumonia", "uncertain"),
+    ("Cough, to evaluate for vesicoureteral reflux.", "vesicoureteral reflux", "uncertain"),
+    ("Rule out pneumonia.", "pneumonia", "uncertain"),
+    ("r/o pneumonia", "pneumonia", "uncertain"),
+    ("? pneumonia", "pneumonia", "uncertain"),
+    ("Pneumonia?", "Pneumonia", "uncertain"),
+    ("Pneumonia was ruled out.", "Pneumonia", "absent"),
+    ("Pneumonia cannot be completely excluded.", "Pneumonia", "uncertain"),
+    ("Pneumonia cannot be excluded.", "Pneumonia", "uncertain"),
+    ("No apparent etiology for recurrent pneumonia.", "pneumonia", "present"),
+    # "No new" does not deny old findings.
+    ("No new or enlarging nodule.", "nodule", "uncertain"),
+    ("No new lymphadenopathy.", "lymphadenopathy", "uncertain"),
+    # Hedges after the term.
+    ("Pneumonia is suspected.", "Pneumonia", "uncertain"),
+    ("Early pneumonia is favored.", "pneumonia", "uncertain"),
+    # A list longer than the scope window (18 words after "No").
+    ("No enlarged supraclavicular, axillary, mediastinal, hilar, internal mammary, paratracheal, "
+     "subcarinal, retrocrural, cardiophrenic, pericardial or upper abdominal lymph nodes.", "lymph nodes", "absent"),
+    # ...while a long clause that is not a list still ends at the window.
+    ("No clear evidence that the large irregular opacity seen today in the right lower lobe "
+     "corresponds to the known lung mass.", "lung mass", "present"),
+    ("History of lung cancer.", "lung cancer", "historical"),
+    # Orders and hedges of real reports; a transparent pseudo-trigger keeps the scope open.
+    ("Please correlate clinically for pneumonia.", "pneumonia", "uncertain"),
+    ("Maybe due to atelectasis.", "atelectasis", "uncertain"),
+    ("Small bilateral pleural effusions suspected.", "pleural effusions", "uncertain"),
+    ("Resolution of previously demonstrated bilateral pleural effusions.", "pleural effusions", "absent"),
+    ("The nodules are not definitely seen.", "nodules", "absent"),
+])
+def test_assertion_status(ctx, sentence, word, status):
+    start = sentence.index(word)
+    assert ctx.assert_span(sentence, start, start + len(word))["status"] == status
 
 
-def test_iu_xray_negation_floor():
-    path = shared_file("iu_xray/indiana_reports.csv")
-    res = evaluate_iu_xray(path, ConText())["oracle"]
-    assert res["n"] > 10000
-    assert res["negation"]["precision"] > 0.97 and res["negation"]["recall"] > 0.9
-    assert res["present"]["precision"] > 0.9
+def test_status_of_orders_the_flags():
+    assert status_of(True, True, False) == "uncertain"
+    assert status_of(True, False, True) == "absent"
+    assert status_of(False, False, True) == "historical"
+    assert status_of(False, False, False) == "present"
 
 
-# ------------------------------------------------ IU-style labels, raw CSV or workspace tables
-
-IU_CSV = """uid,MeSH,Problems,image,indication,comparison,findings,impression
-1,normal,normal,PA,Cough,None.,No pneumothorax. No pleural effusion.,Normal chest.
-2,"Hernia, Hiatal/large;Pneumothorax/left","Hernia, Hiatal;Pneumothorax",PA,Pain,None.,Large hiatal hernia. Small left pneumothorax.,No pleural effusion.
-3,Pneumonia/right,Pneumonia,PA,Fever,None.,Possible pneumonia. Atelectasis is not seen.,Pneumothorax.
-"""
-# The same reports as ingest writes them: MeSH then the Problems not already there.
-IU_LABELS = [["normal"], ["Hernia, Hiatal/large", "Pneumothorax/left", "Hernia, Hiatal", "Pneumothorax"],
-             ["Pneumonia/right", "Pneumonia"]]
+def test_normal_statements_name_the_findings(ctx):
+    assert ctx.normal_statements("Heart size is normal.") == [(0, 10, "cardiomegaly")]
+    assert ctx.normal_statements("Normal sized thoracic aorta and pulmonary arteries.") == [
+        (13, 27, "aortic dilation"), (32, 50, "pulmonary artery dilation")]
+    # "unremarkable" is not a word that rules out a dilated aorta (rules/normal_findings.toml).
+    assert ctx.normal_statements("The aorta is unremarkable.") == []
+    assert ConText(normal={}).normal_statements("Heart size is normal.") == []
 
 
-@pytest.fixture(scope="module")
-def tiny_annotator():
+def test_normal_rules_are_data():
+    rules = {"max_words": 4, "words": {"pre": ["benign-looking"], "post": []},
+             "finding": [{"finding": "renal mass", "anatomy": ["kidney"]}]}
+    c = ConText(normal=rules)
+    assert c.normal_statements("Benign-looking kidney.") == [(15, 21, "renal mass")]
+    assert c.normal_statements("Heart size is normal.") == []
+
+
+def test_assert_report_judges_each_span_in_its_sentence():
+    from pacsmine.config import load_config
+    from pacsmine.nlp.sections import SectionSplitter
+    from pacsmine.nlp.sentences import SentenceSplitter, report_spans
+
+    cfg = load_config()["extract"]
+    text = "FINDINGS: No effusion. Pneumothorax is present."
+    spans = report_spans(text, SectionSplitter.from_config(cfg["sections"]), SentenceSplitter.from_config(cfg["sentences"]))
+    out = assert_report(text, [[13, 21], [23, 35]], ConText(), spans)
+    assert [(o["start"], o["end"], o["status"], o["negated"]) for o in out] == [
+        (13, 21, "absent", True), (23, 35, "present", False)]
+    with pytest.raises(ValueError):
+        assert_report(text, [[40, 99]], ConText(), spans)
+    with pytest.raises(ValueError):
+        assert_report(text, [[1]], ConText(), spans)
+
+
+def test_normal_mentions_add_absent_findings():
     from pacsmine.nlp.ontology import Ontology, Term
     from pacsmine.nlp.terms import TermAnnotator
 
-    terms = [Term("DOID:1", "pneumothorax"), Term("DOID:2", "pleural effusion"),
-             Term("DOID:3", "hiatus hernia", ("hiatal hernia",)), Term("DOID:4", "pneumonia"),
-             Term("DOID:5", "atelectasis")]
-    return TermAnnotator(ontology=Ontology({t.doid: t for t in terms})).fit()
-
-
-def iu_tables():
-    texts = ["No pneumothorax. No pleural effusion. Normal chest.",
-             "Large hiatal hernia. Small left pneumothorax. No pleural effusion.",
-             "Possible pneumonia. Atelectasis is not seen. Pneumothorax."]
-    reports = pa.table({"accession": ["1", "2", "3", "4"], "text": texts + ["Pneumonia."],
-                        "labels": pa.array(IU_LABELS + [None], pa.list_(pa.string()))})
-    return reports, texts
-
-
-def test_iu_report_from_labels_reads_problems_from_the_heads():
-    r = iu_report_from_labels("2", "t", IU_LABELS[1])
-    assert r["problems"] == {"hernia, hiatal", "pneumothorax"} and not r["normal"]
-    assert r["mesh"] == IU_LABELS[1]
-    normal = iu_report_from_labels("1", "t", ["normal"])
-    assert normal["normal"] and normal["problems"] == set() and normal["mesh"] == []
-    assert iu_report_from_labels("9", "t", None) is None and iu_report_from_labels("9", "t", [" "]) is None
-
-
-def test_iu_scores_are_the_same_from_the_csv_and_from_workspace_tables(tmp_path, tiny_annotator):
-    path = tmp_path / "indiana_reports.csv"
-    path.write_text(IU_CSV, encoding="utf-8")
-    from_csv = evaluate_iu_xray(path, tiny_annotator.context_, tiny_annotator)
-    reports, _ = iu_tables()
-    from_tables = evaluate_iu_reports(iu_reports_from_tables(reports), tiny_annotator.context_, tiny_annotator)
-    assert from_csv == from_tables
-    assert from_csv["reports"] == 3  # report 4 has no labels
-    e2e = from_csv["ontology"]
-    # Found: r1 pneumothorax, effusion (negated, unlisted); r2 hernia, pneumothorax (present,
-    # listed), effusion (negated, unlisted); r3 pneumonia (uncertain, listed), atelectasis
-    # (negated, unlisted), pneumothorax (present, unlisted).
-    assert e2e["n"] == 8
-    assert e2e["negation"] == binary_scores(4, 0, 1)  # r3 pneumothorax: written present, not coded
-    assert e2e["present"] == binary_scores(2, 1, 1)
-    assert e2e["labelled"] == {"concepts": 3, "mentioned": 3, "recall": 1.0}
-
-
-def test_iu_scores_take_the_stage_mentions_of_the_kept_sentences(tiny_annotator):
-    reports, texts = iu_tables()
-    sentences = pa.table({
-        "accession": ["2", "2", "2", "3"], "sentence_index": pa.array([0, 1, 2, 0], pa.int32()),
-        "text": ["INDICATION: pneumonia?", "Large hiatal hernia.", "Small left pneumothorax.", "Pneumothorax."],
-        "section": ["INDICATION", "FINDINGS", "FINDINGS", None],
-    })
-    mentions = pa.table({
-        "accession": ["2", "2", "2", "3", "9"], "sentence_index": pa.array([0, 1, 2, 0, 0], pa.int32()),
-        "code": ["DOID:4", "DOID:3", "DOID:1", "DOID:1", "DOID:4"],
-        "negated": [False, False, True, False, False], "uncertain": [False] * 5,
-    })
-    labelled = list(iu_reports_from_tables(reports, sentences, skip_sections=["indication"]))
-    assert [r["report"] for r in labelled] == ["1", "2", "3"]
-    assert labelled[1]["sentences"] == ["Large hiatal hernia.", "Small left pneumothorax."]
-    assert labelled[1]["sentence_indices"] == [1, 2] and labelled[0]["sentences"] == []
-    out = evaluate_iu_reports(labelled, None, tiny_annotator, mentions=mentions)
-    assert "oracle" not in out
-    # Scored: r2 hernia (present, listed), pneumothorax (negated by the stage, listed);
-    # r3 pneumothorax (present, unlisted). The indication's pneumonia and report 9 are not.
-    e2e = out["ontology"]
-    assert e2e["n"] == 3
-    assert e2e["present"] == binary_scores(1, 1, 1)
-    assert e2e["negation"] == binary_scores(0, 1, 1)
-    assert e2e["labelled"] == {"concepts": 3, "mentioned": 2, "recall": 0.6667}
-    with pytest.raises(ValueError):
-        evaluate_iu_reports(labelled, None, tiny_annotator)
+    terms = [Term("DOID:1", "pneumonia"), Term("DOID:2", "cardiomegaly")]
+    annotator = TermAnnotator(ontology=Ontology({t.doid: t for t in terms})).fit()
+    found = NormalMentions(annotator)("Heart size is normal. Nonenlarged aorta, possible pneumonia.")
+    got = [(m.text, m.name, m.status) for m in found]
+    # cardiomegaly resolves through the vocabulary; "aortic dilation" falls back to its name.
+    assert got == [("Heart size", "cardiomegaly", "absent"), ("aorta", "aortic dilation", "absent"),
+                   ("pneumonia", "pneumonia", "uncertain")]
+    assert found[0].code == "DOID:2" and found[1].code == "aortic dilation"

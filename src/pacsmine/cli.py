@@ -186,6 +186,38 @@ def evaluate(
         print_table(result)
 
 
+@app.command("assert")
+def assert_(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Assert your own spans: JSON lines {"text": ..., "spans": [[start, end], ...]} on stdin,
+    one line {"spans": [{"start", "end", "status", "negated", "uncertain", "historical"}]}
+    out per input line (a bad line gives {"error": ...} and exit code 1 at the end)."""
+    from .nlp.negation import ConText, assert_report
+    from .nlp.sections import SectionSplitter
+    from .nlp.sentences import SentenceSplitter, report_spans
+
+    cfg = _config(config, set_)["extract"]
+    context = ConText.from_config(cfg["terms"].get("negation", {}))
+    sections, splitter = SectionSplitter.from_config(cfg["sections"]), SentenceSplitter.from_config(cfg["sentences"])
+    bad = 0
+    for n, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not isinstance(item.get("spans"), list):
+                raise ValueError('each line is an object {"text": "<string>", "spans": [[start, end], ...]}')
+            result = {"spans": assert_report(item["text"], item["spans"], context,
+                                             report_spans(item["text"], sections, splitter))}
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            bad += 1
+            message = f"line {n}: {exc}"
+            typer.echo(message, err=True)
+            result = {"error": message}
+        typer.echo(json.dumps(result))
+    if bad:
+        raise typer.Exit(1)
+
+
 @app.command()
 def run(
     export: Annotated[Path, typer.Argument(help="Export folder.", exists=True)],

@@ -21,7 +21,7 @@ references) count the references read in them.
 
 Whether or not there is a truth folder, reports whose ``labels`` (ingest/reports.parquet:
 hand-coded terms a real export carries, e.g. the OpenI MeSH/Problems) are set are scored
-per report and concept by :func:`pacsmine.nlp.negation.evaluate_iu_reports` (``"labels"``;
+per report and concept by :func:`pacsmine.nlp.assertion_eval.evaluate_iu_reports` (``"labels"``;
 docs/terms.md, "Scoring against an export's labels").
 """
 
@@ -44,7 +44,7 @@ __all__ = ["evaluate_extract", "score_labels", "set_scores", "binary_scores", "s
 UNLABELLED_SECTIONS = ("HISTORY", "INDICATION", "TECHNIQUE", "COMPARISON")
 
 # Named in the result so that a reader knows what the figures mean (docs/terms.md tells more).
-LABELS_METHOD = ("report x DO concept (negation.evaluate_iu_reports): the stage's mentions outside "
+LABELS_METHOD = ("report x DO concept (assertion_eval.evaluate_iu_reports): the stage's mentions outside "
                  + "/".join(UNLABELLED_SECTIONS) + " vs the labels' DOIDs through the stage's matcher")
 
 
@@ -325,7 +325,7 @@ def score_labels(ws: Workspace) -> dict[str, Any] | None:
     if n_labelled == 0:
         return None
     out: dict[str, Any] = {"method": LABELS_METHOD, "reports_labelled": n_labelled}
-    from .negation import evaluate_iu_reports, iu_reports_from_tables
+    from .assertion_eval import evaluate_iu_reports, iu_reports_from_tables
     from .terms import TermAnnotator
 
     section = ((ws.manifest("extract") or {}).get("config") or {}).get("terms")
@@ -372,7 +372,7 @@ def _label_concepts(head: str, annotator) -> set[str]:
     """Concept codes one label head names through the stage's matcher, also read inverted
     ("Hernia, Hiatal" -> "Hiatal Hernia")."""
     variants = {head, " ".join(reversed([p.strip() for p in head.split(",")]))}
-    return {getattr(m, "code", None) or getattr(m, "doid", None) for v in variants for m in annotator.match(v)} - {None}
+    return {m.code for v in variants for m in annotator.match(v)}
 
 
 def _iu_headings() -> list[str]:

@@ -131,6 +131,10 @@ class ReportNLP:
             self.annotator = TermAnnotator.from_config(terms_cfg)
             self.include_negated = bool(terms_cfg.get("bigrams", {}).get("include_negated", False))
         self._annotate = self.annotator.annotate if self.annotator is not None else _no_mentions
+        if self.annotator is not None and cfg["terms"]["negation"]["normal_mentions"]:
+            from .negation import NormalMentions
+
+            self._annotate = NormalMentions(self.annotator)
         from .sentences import report_spans
 
         self._report_spans = report_spans

@@ -1,40 +1,60 @@
-"""ConText-style negation, uncertainty and history for disease-term mentions, and its scoring.
+"""ConText-style assertion of mentions: absent, uncertain, historical or present.
 
 :class:`ConText` reads trigger phrases from ``rules/context.toml``. A *pre* trigger ("no",
-"possible", "history of") governs the words after it, a *post* trigger ("is not seen",
-"cannot be excluded") the words before it, a *both* trigger ("versus") either side. A
-scope stops at a clause boundary (the configured terminators, such as ";" or "but", and
-a full stop), at the next or previous trigger, at the sentence's end, or after
-``max_scope_words`` words. So "No evidence of pleural effusion or pneumothorax" negates
-both terms while "no effusion; small nodule" negates only the first. Pseudo-triggers
-("no change", "prior study") are matched so that the real triggers inside them are not.
+"possible", "history of", "evaluate for") governs the words after it, a *post* trigger ("is
+not seen", "cannot be excluded", "is suspected") the words before it, a *both* trigger
+("versus", "?") either side. A scope stops at a clause boundary (the configured terminators,
+such as ";" or "but", and a full stop), at the next or previous trigger, at the sentence's
+end, or after ``max_scope_words`` words, unless the words up to the clause's end are a list
+("No enlarged supraclavicular, axillary, mediastinal, hilar, ... or retrocrural lymph
+nodes": items of at most ``list_item_words`` words between commas, "and", "or"), which the
+scope then covers whole. Pseudo-triggers ("no change", "no apparent etiology for") are
+matched so that the real triggers inside them are not.
 
-Scoring against a phantom's truth lives in :mod:`pacsmine.nlp.evaluate`;
-:func:`evaluate_iu_reports` compares findings with IU-style hand-coded labels, from the raw
-CSV (:func:`evaluate_iu_xray`) or from a workspace's tables (``pacsmine evaluate``).
+Normal statements (``rules/normal_findings.toml``) rule findings out: an anatomy phrase in
+the scope of a normal word ("Heart size is normal", "Nonenlarged aorta", "Thyroid
+unremarkable") is absent, and :meth:`ConText.normal_statements` names the findings each
+excludes (cardiomegaly, aortic dilation, ...). A sentence that is only "HEADER: none" or
+"HEADER: normal" ("LYMPH NODES: Normal.") negates its header.
+
+Statuses (:func:`status_of`): uncertain when a span is in an uncertainty scope (questions and
+orders, "evaluate for X", "rule out X", "? X", are uncertain: they ask, and the mention's
+status list has four values); else absent when negated; else historical; else present.
+"No new or enlarging nodule" is uncertain, not absent: it says no *new* nodule, while old
+ones may remain, so the sentence neither asserts nor denies one.
+
+Scoring against a phantom's truth is :func:`pacsmine.nlp.evaluate.score_mentions`;
+scoring on real data sets is :mod:`pacsmine.nlp.assertion_eval`.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from .evaluate import binary_scores
-
-__all__ = ["ConText", "Trigger", "DEFAULT_TERMINATORS",
-           "split_sentences_simple", "read_ct_findings", "read_iu_reports",
-           "evaluate_ct_findings", "evaluate_iu_xray", "evaluate_iu_reports", "iu_report_from_labels",
-           "iu_reports_from_tables"]
+__all__ = ["ConText", "Trigger", "NormalMentions", "assert_report", "status_of", "DEFAULT_TERMINATORS",
+           "STATUSES"]
 
 CATEGORIES = ("negation", "uncertainty", "historical")
 _FLAG = {"negation": "negated", "uncertainty": "uncertain", "historical": "historical"}
+STATUSES = ("absent", "present", "uncertain", "historical")
 
 DEFAULT_TERMINATORS = (";", ":", "but", "however", "although", "though", "except", "apart from",
                        "aside from", "whereas", "which", "otherwise", "nevertheless", "yet")
+
+
+def status_of(negated: bool, uncertain: bool, historical: bool) -> str:
+    """The one status of a span from its three flags: "uncertain" if uncertain, else
+    "absent" if negated, else "historical" if historical, else "present"."""
+    if uncertain:
+        return "uncertain"
+    if negated:
+        return "absent"
+    return "historical" if historical else "present"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +70,7 @@ class Trigger:
 
 
 _ALNUM = re.compile(r"[a-z0-9]+").findall
+_LIST_SEP = re.compile(r",|\b(?:and|or|and/or)\b")
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -62,13 +83,57 @@ def _alternation(phrases: Iterable[str]) -> str:
     return "|".join(_phrase_pattern(p) for p in ordered)
 
 
+def _trie(phrases: Iterable[str]) -> str:
+    """One regex for many phrases, factored as a character trie ("no", "no evidence of",
+    "not" -> ``no(?:t|\\s+evidence\\s+of)?``): at each point at most one branch can go on,
+    and a phrase's end is optional and greedy, so the longest phrase at a position wins, as
+    with a longest-first alternation, while the engine does not retry every phrase at
+    every position. A space stands for any white space."""
+    root: dict = {}
+    for p in phrases:
+        node = root
+        for ch in p:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [(r"\s+" if ch == " " else re.escape(ch)) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return "(?:" + body + ")?" if "" in node else body
+
+    return emit(root)
+
+
+def _phrases_regex(phrases: Iterable[str]) -> re.Pattern:
+    """Whole-word phrases (case-sensitive: match lower-cased text). Phrases that start with
+    a mark ("?") are matched without the word fence before them."""
+    phrases = {" ".join(p.lower().split()) for p in phrases if p.strip()}
+    words = [p for p in phrases if re.match(r"\w", p)]
+    marks = [p for p in phrases if not re.match(r"\w", p)]
+    parts = []
+    if words:
+        parts.append(r"(?<![\w/])(?:" + _trie(words) + r")(?![\w/])")
+    if marks:
+        parts.append(r"(?:" + _trie(marks) + r")")
+    return re.compile("|".join(parts) or r"(?!x)x")
+
+
+def _packaged(name: str) -> dict:
+    return tomllib.loads(resources.files("pacsmine.nlp").joinpath("rules", name).read_text("utf-8"))
+
+
 class ConText:
-    """Rule-based assertion of mentions (Harkema et al., 2009).
+    """Rule-based assertion of mentions (Harkema et al., 2009), with normal statements.
 
     Parameters: ``rules`` the parsed trigger TOML (None: packaged ``rules/context.toml``);
-    ``terminators`` words/marks ending a scope; ``max_scope_words`` the longest scope.
-    :meth:`apply` sets ``negated``/``uncertain``/``historical`` on mention objects that
-    have ``start``/``end`` character offsets.
+    ``terminators`` words/marks ending a scope; ``max_scope_words`` the longest scope;
+    ``list_item_words`` the longest list item that lets a scope run past
+    ``max_scope_words`` to the end of a list (0: never); ``normal`` the parsed normal
+    statement TOML (None: packaged ``rules/normal_findings.toml``; ``{}``: none).
+    :meth:`apply` sets ``negated``/``uncertain``/``historical`` (and ``status`` where the
+    object has one) on mention objects that have ``start``/``end`` character offsets.
     """
 
     def __init__(
@@ -76,29 +141,33 @@ class ConText:
         rules: Mapping[str, Any] | None = None,
         terminators: Sequence[str] = DEFAULT_TERMINATORS,
         max_scope_words: int = 15,
+        list_item_words: int = 6,
+        normal: Mapping[str, Any] | None = None,
     ):
         self.rules = rules
         self.terminators = tuple(terminators)
         self.max_scope_words = max_scope_words
+        self.list_item_words = list_item_words
+        self.normal = normal
+        self._last: tuple | None = None
         self._compile()
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> "ConText":
-        """From ``config["extract"]["terms"]["negation"]`` (keys ``rules``, ``terminators``, ``max_scope_words``)."""
-        rules = None
+        """From ``config["extract"]["terms"]["negation"]`` (keys ``rules``, ``normal_rules``,
+        ``terminators``, ``max_scope_words``, ``list_item_words``; a rule path "" is the
+        packaged file)."""
+        rules = normal = None
         if section.get("rules"):
             rules = tomllib.loads(Path(section["rules"]).read_text("utf-8"))
-        return cls(
-            rules=rules,
-            terminators=section.get("terminators", DEFAULT_TERMINATORS),
-            max_scope_words=int(section.get("max_scope_words", 15)),
-        )
+        if section.get("normal_rules"):
+            normal = tomllib.loads(Path(section["normal_rules"]).read_text("utf-8"))
+        kwargs: dict[str, Any] = {k: section[k] for k in ("terminators", "max_scope_words", "list_item_words")
+                                  if k in section}
+        return cls(rules=rules, normal=normal, **kwargs)
 
     def _compile(self) -> None:
-        rules = self.rules
-        if rules is None:
-            text = resources.files("pacsmine.nlp").joinpath("rules", "context.toml").read_text("utf-8")
-            rules = tomllib.loads(text)
+        rules = self.rules if self.rules is not None else _packaged("context.toml")
         # phrase -> {category: [pre, post]}; a phrase may be pre and post (e.g. "ruled out").
         table: dict[str, dict[str, list[bool]]] = {}
         for category in CATEGORIES:
@@ -110,36 +179,80 @@ class ConText:
                     dirs[1] |= post
         for phrase in rules.get("pseudo", {}).get("triggers", ()):
             table.setdefault(" ".join(phrase.lower().split()), {})["pseudo"] = [False, False]
+        for phrase in rules.get("pseudo", {}).get("transparent", ()):
+            table.setdefault(" ".join(phrase.lower().split()), {})["transparent"] = [False, False]
         self._table = table
-        self._triggers = re.compile(r"(?<![\w/])(?:" + _alternation(table) + r")(?![\w/])", re.IGNORECASE)
-        # ASCII text is matched lower-cased by case-sensitive twins of the patterns: the same
-        # matches at the same offsets, about four times faster than IGNORECASE.
-        self._triggers_lc = re.compile(self._triggers.pattern)
-        # A trigger's first run of letters/digits is a whole word of the lower-cased text
-        # (it is fenced by the trigger's (?<![\w/]) and a space, a mark or (?![\w/])), so a
-        # sentence with none of them has no trigger; None when some phrase starts otherwise.
-        firsts = [re.match(r"[a-z0-9]+", p) for p in table]
-        self._first = frozenset(m.group() for m in firsts) if all(firsts) else None
+        # Matched on the lower-cased sentence (lower() keeps offsets of ASCII text; other
+        # text is matched through casefold-free IGNORECASE twins).
+        self._triggers_lc = _phrases_regex(table)
+        self._triggers = re.compile(self._triggers_lc.pattern, re.IGNORECASE)
+        # A word trigger's first run of letters/digits is a whole word of the lower-cased
+        # text, so a sentence with none of them (and none of the mark triggers) has none.
+        self._first = frozenset(m.group() for m in (re.match(r"[a-z0-9]+", p) for p in table) if m)
+        marks = sorted({p[0] for p in table if not re.match(r"[a-z0-9]", p)})
+        self._marks = re.compile("[" + re.escape("".join(marks)) + "]").search if marks else None
         words = [t for t in self.terminators if re.match(r"\w", t)]
         marks = [t for t in self.terminators if not re.match(r"\w", t)]
         parts = []
         if words:
-            parts.append(r"(?<!\w)(?:" + _alternation(words) + r")(?!\w)")
+            parts.append(r"(?<!\w)(?:" + _trie(sorted({" ".join(w.lower().split()) for w in words})) + r")(?!\w)")
         if marks:
             parts.append("|".join(re.escape(m) for m in marks))
         parts.append(r"[.!?](?=\s|$)")  # a full stop left inside a "sentence" still ends a clause
-        self._boundaries = re.compile("|".join(parts), re.IGNORECASE)
-        self._boundaries_lc = re.compile(self._boundaries.pattern)
+        self._boundaries_lc = re.compile("|".join(parts))
+        self._boundaries = re.compile(self._boundaries_lc.pattern, re.IGNORECASE)
         self._word = re.compile(r"\S+")
+        self._compile_normal()
+
+    def _compile_normal(self) -> None:
+        normal = self.normal if self.normal is not None else _packaged("normal_findings.toml")
+        self._normal_on = bool(normal.get("finding"))
+        if not self._normal_on:
+            return
+        key = lambda p: " ".join(p.lower().split())
+        words = normal.get("words", {})
+        dirs: dict[str, list[bool]] = {}
+        for k, pre, post in (("pre", True, False), ("post", False, True)):
+            for p in words.get(k, ()):
+                d = dirs.setdefault(key(p), [False, False])
+                d[0] |= pre
+                d[1] |= post
+        self._normal_dirs = dirs
+        self._normal_lc = _phrases_regex(dirs)
+        # A normal statement needs a normal phrase's last word ("normal", "unremarkable",
+        # "limits", "enlarged") and an anatomy phrase's first word: two set tests rule out
+        # most sentences before any regex runs.
+        self._normal_last = frozenset(_ALNUM(p)[-1] for p in dirs if _ALNUM(p))
+        self._normal_last_words = tuple(sorted(self._normal_last))
+        self._normal_max = int(normal.get("max_words", 6))
+        stops = [key(p) for p in words.get("stops", ())]
+        self._normal_stops_lc = re.compile(r",|" + _phrases_regex(stops).pattern if stops else ",")
+        # anatomy phrase -> [(finding, allowed normal words or None), ...]
+        anatomy: dict[str, list[tuple[str, frozenset | None]]] = {}
+        for entry in normal.get("finding", ()):
+            allowed = frozenset(key(w) for w in entry["words"]) if entry.get("words") else None
+            for a in entry.get("anatomy", ()):
+                anatomy.setdefault(key(a), []).append((entry["finding"], allowed))
+        self._anatomy = anatomy
+        self._anatomy_lc = _phrases_regex(anatomy)
+        self._anatomy_first = frozenset(_ALNUM(p)[0] for p in anatomy if _ALNUM(p))
+        header_words = [key(w) for w in normal.get("header", {}).get("words", ())]
+        self._header_lc = re.compile(
+            r"^\s*([^:]{1,60}?)\s*:\s*(" + _alternation(header_words) + r")\s*[.!]?\s*$") if header_words else None
+
+    # ------------------------------------------------------------------ triggers
 
     def triggers(self, sentence: str) -> list[Trigger]:
-        """Triggers in ``sentence`` (pseudo-triggers included, category "pseudo"), in text order."""
-        return self._find_triggers(sentence, sentence.lower() if sentence.isascii() else None)
+        """Triggers in ``sentence`` (pseudo-triggers included, category "pseudo" or
+        "transparent"), in text order."""
+        return self._find_triggers(sentence, sentence.lower() if sentence.isascii() else None, None)
 
-    def _find_triggers(self, sentence: str, low: str | None) -> list[Trigger]:
-        # ``low``: the lower-cased sentence when it is ASCII (lower() keeps offsets), else None.
+    def _find_triggers(self, sentence: str, low: str | None, words: list[str] | None) -> list[Trigger]:
+        # ``low``: the lower-cased sentence when it is ASCII (lower() keeps offsets), else None;
+        # ``words``: its runs of letters/digits when already known.
         if low is not None:
-            if self._first is not None and self._first.isdisjoint(_ALNUM(low)):
+            if self._first.isdisjoint(words if words is not None else _ALNUM(low)) and (
+                    self._marks is None or self._marks(low) is None):
                 return []
             found = self._triggers_lc.finditer(low)
         else:
@@ -152,20 +265,45 @@ class ConText:
                 out.append(Trigger(m.start(), m.end(), category, pre, post))
         return out
 
+    # ------------------------------------------------------------------ scopes
+
     def scopes(self, sentence: str) -> list[tuple[str, int, int]]:
-        """``[(category, start, end), ...]``: the character spans each real trigger governs."""
+        """``[(category, start, end), ...]``: the character spans each real trigger governs,
+        and, as "negation", the anatomy phrases of normal statements and negated headers."""
+        return self._scopes(sentence)[0]
+
+    def normal_statements(self, sentence: str) -> list[tuple[int, int, str]]:
+        """``[(start, end, finding), ...]``: the anatomy phrases of ``sentence``'s normal
+        statements with each finding they rule out ("Heart size is normal." ->
+        ``[(0, 10, "cardiomegaly")]``), in text order."""
+        return self._scopes(sentence)[1]
+
+    def _scopes(self, sentence: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, str]]]:
+        # The last sentence's result is kept: extract asks for a sentence's scopes (apply)
+        # and then its normal statements.
+        last = self._last
+        if last is not None and last[0] == sentence:
+            return last[1]
+        result = self._compute_scopes(sentence)
+        self._last = (sentence, result)
+        return result
+
+    def _compute_scopes(self, sentence: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, str]]]:
         low = sentence.lower() if sentence.isascii() else None
-        triggers = self._find_triggers(sentence, low)
-        real = [t for t in triggers if t.category != "pseudo"]
-        if not real:
-            return []
-        if low is not None:
-            bounds = [m.span() for m in self._boundaries_lc.finditer(low)]
-        else:
-            bounds = [m.span() for m in self._boundaries.finditer(sentence)]
-        # Any trigger (pseudo too) also closes another trigger's scope.
-        stops = bounds + [(t.start, t.end) for t in triggers]
-        words = [m.span() for m in self._word.finditer(sentence)]
+        words = _ALNUM(low) if low is not None else None
+        triggers = self._find_triggers(sentence, low, words)
+        real = [t for t in triggers if t.category not in ("pseudo", "transparent")]
+        normal_hit = self._normal_on and (low is None or self._may_be_normal(low, words))
+        if not real and not normal_hit:
+            return [], []
+        if low is None:  # lower-case character by character, keeping offsets
+            low = "".join(c.lower() if len(c.lower()) == 1 else c for c in sentence)
+        bounds = [m.span() for m in self._boundaries_lc.finditer(low)]
+        # Any trigger (pseudo too, not a transparent one) also closes another trigger's scope.
+        stops = bounds + [(t.start, t.end) for t in triggers if t.category != "transparent"]
+        # Word offsets matter only where a scope can reach the word cap.
+        capped = len(sentence.split()) > self.max_scope_words
+        word_spans = [m.span() for m in self._word.finditer(sentence)] if capped else []
         out = []
         for t in real:
             if t.pre:
@@ -173,354 +311,182 @@ class ConText:
                 for s, _ in stops:
                     if s >= t.end and s < end:
                         end = s
-                after = [w for w in words if w[0] >= t.end]
+                after = [w for w in word_spans if w[0] >= t.end]
                 if len(after) > self.max_scope_words:
-                    end = min(end, after[self.max_scope_words - 1][1])
+                    cut = after[self.max_scope_words - 1][1]
+                    if cut < end and not self._is_list(low[t.end:end]):
+                        end = cut
                 out.append((t.category, t.end, end))
             if t.post:
                 start = 0
                 for _, e in stops:
                     if e <= t.start and e > start:
                         start = e
-                before = [w for w in words if w[1] <= t.start]
+                before = [w for w in word_spans if w[1] <= t.start]
                 if len(before) > self.max_scope_words:
-                    start = max(start, before[-self.max_scope_words][0])
+                    cut = before[-self.max_scope_words][0]
+                    if cut > start and not self._is_list(low[start:t.start]):
+                        start = cut
                 out.append((t.category, start, t.start))
-        return out
+        statements: list[tuple[int, int, str]] = []
+        if normal_hit:
+            header = self._header_lc.match(low) if self._header_lc is not None and ":" in low else None
+            statements = self._normal(low, bounds, triggers, header)
+            out += [("negation", s, e) for s, e in {(s, e) for s, e, _ in statements}]
+            if header is not None:
+                out.append(("negation", header.start(1), header.end(1)))
+        return out, statements
+
+    def _may_be_normal(self, low: str, words: list[str]) -> bool:
+        """Can the lower-cased sentence (``words``: its runs of letters/digits) hold a normal
+        statement or a negated header? (A cheap test; False rules it out.)"""
+        if ":" in low and self._header_lc is not None and self._header_lc.match(low):
+            return True
+        return not self._normal_last.isdisjoint(words) and not self._anatomy_first.isdisjoint(words)
+
+    def _is_list(self, text: str) -> bool:
+        """Is ``text`` a coordinated list (three or more items of at most
+        ``list_item_words`` words between commas, "and", "or")?"""
+        if self.list_item_words <= 0:
+            return False
+        items = _LIST_SEP.split(text)
+        return len(items) >= 3 and all(len(i.split()) <= self.list_item_words for i in items)
+
+    def _normal(self, low: str, bounds, triggers, header) -> list[tuple[int, int, str]]:
+        out: list[tuple[int, int, str]] = []
+        regions: list[tuple[int, int, str]] = []  # (start, end, normal word)
+        if header is not None:
+            regions.append((header.start(1), header.end(1), " ".join(header.group(2).split())))
+        normals = list(self._normal_lc.finditer(low))
+        if normals:
+            stops = list(bounds) + [m.span() for m in self._normal_stops_lc.finditer(low)]
+            for m in normals:
+                # A ConText trigger inside the normal phrase ("not" of "not enlarged") is not a stop.
+                stops_m = stops + [(t.start, t.end) for t in triggers if t.end <= m.start() or t.start >= m.end()]
+                word = " ".join(m.group(0).split())
+                pre, post = self._normal_dirs[word]
+                if pre:
+                    end = min([s for s, _ in stops_m if s >= m.end()] + [len(low)])
+                    words = [w.end() for w in self._word.finditer(low, m.end(), end)]
+                    if len(words) > self._normal_max:
+                        end = words[self._normal_max - 1]
+                    regions.append((m.end(), end, word))
+                if post:
+                    start = max([e for _, e in stops_m if e <= m.start()] + [0])
+                    words = [w.start() for w in self._word.finditer(low, start, m.start())]
+                    if len(words) > self._normal_max:
+                        start = words[-self._normal_max]
+                    regions.append((start, m.start(), word))
+        for start, end, word in regions:
+            for a in self._anatomy_lc.finditer(low, start, end):
+                for finding, allowed in self._anatomy[" ".join(a.group(0).split())]:
+                    if allowed is None or word in allowed:
+                        out.append((a.start(), a.end(), finding))
+        return sorted(set(out))
+
+    # ------------------------------------------------------------------ assertion
 
     def apply(self, sentence: str, mentions: Sequence[Any]) -> Sequence[Any]:
-        """Set ``negated``, ``uncertain`` and ``historical`` on each mention (objects with
-        ``start``/``end`` offsets into ``sentence``); returns the same mentions."""
+        """Set ``negated``, ``uncertain`` and ``historical`` (and ``status``, where the
+        object has that attribute) on each mention (objects with ``start``/``end`` offsets
+        into ``sentence``); returns the same mentions."""
         scopes = self.scopes(sentence)
         for mention in mentions:
             mention.negated = mention.uncertain = mention.historical = False
             for category, start, end in scopes:
                 if mention.start < end and mention.end > start:
                     setattr(mention, _FLAG[category], True)
+            if hasattr(mention, "status"):
+                mention.status = status_of(mention.negated, mention.uncertain, mention.historical)
         return mentions
 
-    def assert_span(self, sentence: str, start: int, end: int) -> dict[str, bool]:
-        """Flags of one character span: ``{"negated": .., "uncertain": .., "historical": ..}``."""
-        flags = {v: False for v in _FLAG.values()}
+    def assert_span(self, sentence: str, start: int, end: int) -> dict[str, Any]:
+        """One character span of ``sentence``: ``{"negated": .., "uncertain": ..,
+        "historical": .., "status": "absent"|"present"|"uncertain"|"historical"}``."""
+        flags: dict[str, Any] = {v: False for v in _FLAG.values()}
         for category, s, e in self.scopes(sentence):
             if start < e and end > s:
                 flags[_FLAG[category]] = True
+        flags["status"] = status_of(flags["negated"], flags["uncertain"], flags["historical"])
         return flags
 
 
-# ------------------------------------------------------------ measurement on real text
-#
-# Two public sets give real radiology text with hand-made labels (see docs/terms.md):
-# ../shared/data/ct_findings (140 chest CT FINDINGS sections, presence absent/present per
-# finding) and ../shared/data/iu_xray (3,851 chest X-ray reports with hand-coded Problems).
-# Each is scored twice: with the finding's own words located in the text (an oracle span:
-# this measures the ConText rules alone) and end to end with the Disease Ontology matcher.
+def assert_report(text: str, spans: Sequence[Sequence[int]], context: "ConText", sentence_spans) -> list[dict]:
+    """Assertion of character spans of a report (``pacsmine assert``).
 
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
-# A line break inside a sentence (hard-wrapped text) is a space, unless a header follows.
-_SOFT_BREAK = re.compile(r"(?<![.!?:\n])[ \t]*\n(?![ \t]*\n)(?![ \t]*[A-Z][A-Za-z/&, -]*:)")
-
-
-def split_sentences_simple(text: str) -> list[str]:
-    """Sentences of real report text, split at ". " and at line breaks that end a
-    sentence or precede a "HEADER:" (enough for scoring; the pipeline has its own splitter)."""
-    text = _SOFT_BREAK.sub(" ", text or "")
-    return [s.strip() for s in _SENTENCE_SPLIT.split(text) if s and s.strip()]
-
-
-def read_ct_findings(folder: str | Path):
-    """Yield ``{"report", "text", "findings": [(finding name, "absent"|"present"), ...]}`` per
-    ``*.md`` file. A finding listed without a presence line is described (location, size),
-    so it counts as present; misspelt values ("absnet", "prsent") are read by their start."""
-    link = re.compile(r"^- \[([^\]]+)\]")
-    bare = re.compile(r"^- ([^\[\\(]+)")
-    for path in sorted(Path(folder).glob("*.md")):
-        raw = path.read_text("utf-8")
-        if "```text" not in raw:
-            continue
-        text = raw.split("```text", 1)[1].split("```", 1)[0]
-        section = re.split(r"^## Extracted Findings\s*$", raw, flags=re.IGNORECASE | re.MULTILINE)
-        body = section[1] if len(section) > 1 else ""
-        body = re.split(r"^## ", body, flags=re.MULTILINE)[0]
-        findings: list[list[str]] = []
-        for line in body.splitlines():
-            m = link.match(line) or bare.match(line)
-            if m:
-                findings.append([m.group(1).strip(), "present"])
-                continue
-            p = re.match(r"^\s*-?\s*presence:\s*(\w+)", line)
-            if p and findings:
-                value = p.group(1).lower()
-                if value.startswith("ab"):
-                    findings[-1][1] = "absent"
-                elif value.startswith(("pr", "pre")):
-                    findings[-1][1] = "present"
-                else:
-                    findings[-1][1] = ""  # not a presence value: leave the finding out
-        yield {"report": path.stem, "text": text,
-               "findings": [(f, s) for f, s in findings if s]}
-
-
-def read_iu_reports(csv_path: str | Path):
-    """Yield ``{"report", "text" (findings + impression), "problems": set of lower-case
-    Problems headings, "mesh": list of MeSH strings, "normal": bool}`` per row with text."""
-    import csv
-
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            text = " ".join(x for x in (row.get("findings", ""), row.get("impression", "")) if x)
-            if not text.strip():
-                continue
-            problems = {p.strip().lower() for p in (row.get("Problems") or "").split(";") if p.strip()}
-            yield {
-                "report": row.get("uid", ""),
-                "text": text,
-                "problems": problems - {"normal"},
-                "mesh": [m.strip() for m in (row.get("MeSH") or "").split(";") if m.strip() and m.strip().lower() != "normal"],
-                "normal": problems == {"normal"},
-            }
-
-
-def _locate(normaliser, phrase: str, sentences: Sequence[str]) -> list[tuple[str, int, int]]:
-    """Every occurrence of ``phrase``'s word keys, contiguous, in ``sentences``:
-    ``[(sentence, start, end), ...]``."""
-    from .terms import tokenize
-
-    target = [normaliser(t) for t, _, _ in tokenize(phrase)]
-    if not target:
-        return []
+    ``text``: a report or a sentence; ``spans``: ``[[start, end], ...]`` offsets into
+    ``text`` (0 <= start < end <= len(text), else ValueError); ``sentence_spans``: the
+    report's ``[(section, start, end), ...]`` as :func:`pacsmine.nlp.sentences.report_spans`
+    gives them. Each span is judged in the sentence that holds its start (cut at that
+    sentence's end; a span outside every sentence, in a section header, is judged in the
+    whole text). Returns ``[{"start", "end", "status", "negated", "uncertain",
+    "historical"}, ...]`` in the input's order."""
     out = []
-    for sentence in sentences:
-        tokens = tokenize(sentence)
-        keys = [normaliser(t) for t, _, _ in tokens]
-        for i in range(len(keys) - len(target) + 1):
-            if keys[i : i + len(target)] == target:
-                out.append((sentence, tokens[i][1], tokens[i + len(target) - 1][2]))
+    for span in spans:
+        if (not isinstance(span, (list, tuple)) or len(span) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in span)):
+            raise ValueError(f"a span is [start, end] with two integers, got {span!r}")
+        start, end = span
+        if not 0 <= start < end <= len(text):
+            raise ValueError(f"span [{start}, {end}] is not inside the text (length {len(text)})")
+        a, b = next(((a, b) for _, a, b in sentence_spans if a <= start < b), (0, len(text)))
+        flags = context.assert_span(text[a:b], start - a, min(end, b) - a)
+        out.append({"start": start, "end": end, "status": flags["status"], "negated": flags["negated"],
+                    "uncertain": flags["uncertain"], "historical": flags["historical"]})
     return out
 
 
-def _score_items(items: list[tuple[bool, bool, bool]]) -> dict:
-    """``items``: (truly absent, predicted absent, predicted present) -> ``negation``
-    (positive = absent) and ``present`` (positive = present) scores."""
-    neg = (sum(1 for t, a, _ in items if t and a), sum(1 for t, a, _ in items if not t and a),
-           sum(1 for t, a, _ in items if t and not a))
-    pos = (sum(1 for t, _, p in items if not t and p), sum(1 for t, _, p in items if t and p),
-           sum(1 for t, _, p in items if not t and not p))
-    return {"negation": binary_scores(*neg), "present": binary_scores(*pos), "n": len(items)}
+class NormalMentions:
+    """A sentence's mentions with the absent ones its normal statements add (extract's
+    per-sentence annotate step).
 
-
-def _report_prediction(occurrences, assertion) -> tuple[bool, bool]:
-    """(absent, present) of one finding in one report: absent when every mention is
-    negated; present when some mention is neither negated nor uncertain."""
-    return _predict([assertion.assert_span(s, a, b) for s, a, b in occurrences])
-
-
-def _predict(flags: Sequence[Mapping[str, Any]]) -> tuple[bool, bool]:
-    """(absent, present) from the assertion flags of a finding's mentions in one report."""
-    absent = all(f["negated"] for f in flags)
-    present = any(not f["negated"] and not f.get("uncertain", False) for f in flags)
-    return absent, present
-
-
-def evaluate_ct_findings(folder: str | Path, assertion, annotator=None) -> dict:
-    """Negation on ../shared/data/ct_findings.
-
-    ``assertion`` is the method under test: an object with ``assert_span(sentence, start,
-    end) -> {"negated": bool, "uncertain": bool, ...}`` such as :class:`ConText`. *Oracle*:
-    each labelled finding whose words occur in the report is predicted absent when every
-    occurrence is negated, present when one occurrence is neither negated nor uncertain;
-    findings whose words do not occur are counted in ``not_located``. *End to
-    end* (with ``annotator``, a fitted :class:`TermAnnotator`): findings whose name is one
-    DO term are looked up by DOID among the report's mentions.
+    ``annotator``: a fitted :class:`pacsmine.nlp.terms.TermAnnotator` (its ``context_`` is
+    the :class:`ConText`). Calling it with a sentence returns ``annotator.annotate(sentence)``
+    plus, for each normal statement's (anatomy span, finding) that no mention of the same
+    concept overlaps, an absent mention: span and text = the anatomy phrase; concept = the
+    annotator's single match of the finding's whole name, else the finding's name itself
+    (as code and name). In text order.
     """
-    from .terms import Normaliser
 
-    norm = annotator.normaliser_ if annotator is not None else Normaliser()
-    oracle, e2e = [], []
-    not_located = not_in_do = missed = 0
-    for report in read_ct_findings(folder):
-        sentences = split_sentences_simple(report["text"])
-        mentions = None
-        for finding, presence in report["findings"]:
-            occurrences = _locate(norm, finding, sentences)
-            if occurrences:
-                oracle.append((presence == "absent", *_report_prediction(occurrences, assertion)))
+    def __init__(self, annotator):
+        self.annotator = annotator
+        self.context = annotator.context_
+        self._concepts: dict[str, Any] = {}
+
+    def _concept(self, finding: str):
+        if finding not in self._concepts:
+            found = self.annotator.match(finding)
+            self._concepts[finding] = found[0] if len(found) == 1 and found[0].end - found[0].start == len(finding) else None
+        return self._concepts[finding]
+
+    def __call__(self, sentence: str) -> list:
+        mentions = self.annotator.annotate(sentence)
+        ctx = self.context
+        if not ctx._normal_on:
+            return mentions
+        low = sentence.lower()
+        # Cheap tests first: a normal word's text (substring tests), then an anatomy phrase.
+        if not (":" in low and ctx._header_lc is not None and ctx._header_lc.match(low)):
+            if not any(w in low for w in ctx._normal_last_words) or ctx._anatomy_lc.search(low) is None:
+                return mentions
+        statements = ctx.normal_statements(sentence)
+        if not statements:
+            return mentions
+        out = list(mentions)
+        for start, end, finding in statements:
+            concept = self._concept(finding)
+            text = sentence[start:end]
+            if concept is not None:
+                if any(m.code == concept.code and m.start < end and m.end > start for m in out):
+                    continue
+                new = replace(concept, start=start, end=end, text=text)
             else:
-                not_located += 1
-            if annotator is None:
-                continue
-            names = annotator.match(finding)
-            if len(names) != 1:
-                not_in_do += 1
-                continue
-            if mentions is None:
-                mentions = [(s, m) for s in sentences for m in annotator.match(s)]
-            hits = [(s, m.start, m.end) for s, m in mentions if m.code == names[0].code]
-            if not hits:
-                missed += 1
-                continue
-            e2e.append((presence == "absent", *_report_prediction(hits, assertion)))
-    out = {"oracle": _score_items(oracle) | {"not_located": not_located}}
-    if annotator is not None:
-        out["ontology"] = _score_items(e2e) | {"finding_not_a_do_term": not_in_do, "not_found_in_text": missed}
-    return out
+                from .terms import Mention
 
-
-def _headings() -> dict[str, list[str]]:
-    text = resources.files("pacsmine.nlp").joinpath("rules", "terms_eval_iu.toml").read_text("utf-8")
-    return tomllib.loads(text)["headings"]
-
-
-def iu_report_from_labels(report: str, text: str, labels: Sequence[str] | None,
-                          sentences: Sequence[str] | None = None) -> dict | None:
-    """One report in :func:`read_iu_reports`' form from a workspace's ``labels`` (ingest
-    writes the IU MeSH then Problems strings there), or None without labels.
-
-    The IU Problems headings are exactly the MeSH strings' heads before "/", so the
-    lower-cased heads of all labels stand for ``problems``; ``sentences``, when given,
-    replace the splitting of ``text`` (a workspace passes its own sentences)."""
-    items = [x.strip() for x in labels or () if x and x.strip()]
-    if not items:
-        return None
-    heads = {x.split("/")[0].strip().lower() for x in items}
-    out = {"report": report, "text": text or "", "problems": heads - {"normal"},
-           "mesh": [x for x in items if x.lower() != "normal"], "normal": heads == {"normal"}}
-    if sentences is not None:
-        out["sentences"] = list(sentences)
-    return out
-
-
-def iu_reports_from_tables(reports, sentences=None, skip_sections: Iterable[str] = ()) -> Iterator[dict]:
-    """Reports of a workspace with labels, in :func:`read_iu_reports`' form.
-
-    ``reports``: ingest/reports.parquet as a pyarrow Table (``accession``, ``text``,
-    ``labels``); rows without labels are left out. ``sentences``: extract/sentences.parquet
-    (``accession``, ``sentence_index``, ``text``, ``section``) or None to split the text;
-    sentences whose ``section`` is in ``skip_sections`` are dropped, and each kept
-    sentence's index is listed under ``"sentence_indices"``."""
-    cols = reports.column_names
-    labels = reports.column("labels").to_pylist() if "labels" in cols else [None] * reports.num_rows
-    by_report: dict[str, list[tuple[int, str]]] | None = None
-    if sentences is not None:
-        skip = {x.upper() for x in skip_sections}
-        section = (sentences.column("section").to_pylist() if "section" in sentences.column_names
-                   else [None] * sentences.num_rows)
-        by_report = {}
-        for a, i, t, sec in zip(sentences.column("accession").to_pylist(),
-                                sentences.column("sentence_index").to_pylist(),
-                                sentences.column("text").to_pylist(), section):
-            if (sec or "").upper() not in skip:
-                by_report.setdefault(a, []).append((i, t or ""))
-    for a, text, lab in zip(reports.column("accession").to_pylist(), reports.column("text").to_pylist(), labels):
-        if by_report is None:
-            report = iu_report_from_labels(a, text, lab)
-        else:
-            kept = sorted(by_report.get(a, []))
-            report = iu_report_from_labels(a, text, lab, [t for _, t in kept])
-            if report is not None:
-                report["sentence_indices"] = [i for i, _ in kept]
-        if report is not None:
-            yield report
-
-
-def _mentions_by_report(mentions) -> dict[str, list[tuple[int | None, str, dict]]]:
-    """accession -> [(sentence_index, DOID, assertion flags), ...] from extract/terms.parquet
-    (a pyarrow Table) or rows with ``accession``, ``doid``, ``negated``, ``uncertain``
-    (``sentence_index`` optional)."""
-    if hasattr(mentions, "to_pylist"):
-        mentions = mentions.to_pylist()
-    out: dict[str, list[tuple[int | None, str, dict]]] = {}
-    for r in mentions:
-        out.setdefault(r["accession"], []).append(
-            (r.get("sentence_index"), r["code"], {"negated": bool(r["negated"]), "uncertain": bool(r["uncertain"])}))
-    return out
-
-
-def _listed_doids(report: dict, annotator) -> set[str]:
-    """DOIDs the report's labels name: each label's head, also read inverted
-    ("Hernia, Hiatal" -> "Hiatal Hernia"), through the annotator's matcher."""
-    listed: set[str] = set()
-    for item in list(report["problems"]) + report["mesh"]:
-        head = item.split("/")[0]
-        variants = [head, " ".join(reversed([p.strip() for p in head.split(",")]))]
-        listed |= {m.code for v in variants for m in annotator.match(v)}
-    return listed
-
-
-def evaluate_iu_xray(csv_path: str | Path, assertion, annotator=None) -> dict:
-    """Negation on ../shared/data/iu_xray/indiana_reports.csv (findings + impression):
-    :func:`evaluate_iu_reports` over :func:`read_iu_reports`."""
-    return evaluate_iu_reports(read_iu_reports(csv_path), assertion, annotator)
-
-
-def evaluate_iu_reports(reports: Iterable[dict], assertion=None, annotator=None, mentions=None) -> dict:
-    """Report-level agreement of findings with IU-style hand-coded labels.
-
-    ``reports``: dicts as :func:`read_iu_reports` yields (the raw CSV) or
-    :func:`iu_reports_from_tables` (a workspace); a report's ``sentences`` are used
-    when given, else its ``text`` is split by :func:`split_sentences_simple`.
-
-    *Oracle* (with ``assertion``, e.g. a :class:`ConText`): for each finding heading of
-    ``rules/terms_eval_iu.toml`` whose surface words occur in a report, the truth is
-    present when the report's Problems list the heading and absent otherwise (a report
-    coded "normal" has every finding absent); headings sharing a surface word count as
-    listed together. Predicted absent when every occurrence is negated, present when one
-    occurrence is neither negated nor uncertain. *End to end* (with ``annotator``, a
-    fitted :class:`TermAnnotator`): each DO concept found in a report is true-present
-    when the labels (Problems/MeSH heads, also read inverted, "Hernia, Hiatal" ->
-    "Hiatal Hernia") name the same DOID through the annotator, else true-absent. The
-    concepts found are the annotator's own matches asserted by ``assertion``, or, with
-    ``mentions`` (extract/terms.parquet), the stage's mentions and flags for the
-    report's kept ``sentence_indices`` (all of them when the report lists none).
-    ``labelled``: how many label DOIDs there were and how many the text mentions.
-    """
-    from .terms import Normaliser
-
-    norm = annotator.normaliser_ if annotator is not None else Normaliser()
-    headings = _headings()
-    # Headings that share a surface word ("granuloma" in "calcified granuloma") count as one
-    # finding: a report coded "Calcified Granuloma" does mention a granuloma.
-    words = {h: {w for s in v for w in s.split()} for h, v in headings.items()}
-    related = {h: {g for g in headings if words[h] & words[g]} for h in headings}
-    if annotator is not None and assertion is None and mentions is None:
-        raise ValueError("the end-to-end score needs an assertion method or the stage's mentions")
-    stage = _mentions_by_report(mentions) if mentions is not None else None
-    oracle, e2e = [], []
-    n_reports = n_labelled = n_mentioned = 0
-    for report in reports:
-        n_reports += 1
-        sentences = report["sentences"] if "sentences" in report else split_sentences_simple(report["text"])
-        if assertion is not None:
-            for heading, surfaces in headings.items():
-                occurrences = [o for s in surfaces for o in _locate(norm, s, sentences)]
-                if occurrences:
-                    listed = bool(related[heading] & report["problems"])
-                    oracle.append((not listed, *_report_prediction(occurrences, assertion)))
-        if annotator is None:
-            continue
-        listed = _listed_doids(report, annotator)
-        if stage is not None:
-            kept = report.get("sentence_indices")
-            kept = None if kept is None else set(kept)
-            found: dict[str, list[dict]] = {}
-            for index, doid, flags in stage.get(report["report"], ()):
-                if kept is None or index in kept:
-                    found.setdefault(doid, []).append(flags)
-        else:
-            hits: dict[str, list] = {}
-            for s in sentences:
-                for m in annotator.match(s):
-                    hits.setdefault(m.code, []).append((s, m.start, m.end))
-            found = {d: [assertion.assert_span(*h) for h in v] for d, v in hits.items()}
-        for doid, flags in found.items():
-            e2e.append((doid not in listed, *_predict(flags)))
-        n_labelled += len(listed)
-        n_mentioned += len(listed & set(found))
-    out: dict[str, Any] = {"reports": n_reports}
-    if assertion is not None:
-        out["oracle"] = _score_items(oracle)
-    if annotator is not None:
-        out["ontology"] = _score_items(e2e) | {"labelled": {
-            "concepts": n_labelled, "mentioned": n_mentioned,
-            "recall": round(n_mentioned / n_labelled, 4) if n_labelled else 0.0}}
-    return out
+                if any(m.code == finding and m.start < end and m.end > start for m in out):
+                    continue
+                new = Mention(start=start, end=end, text=text, source="normal_statement", code=finding, name=finding)
+            new.negated, new.uncertain, new.historical, new.status = True, False, False, "absent"
+            out.append(new)
+        out.sort(key=lambda m: (m.start, m.end))
+        return out

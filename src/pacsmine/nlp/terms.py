@@ -68,7 +68,7 @@ class Mention:
     negated: bool = False
     uncertain: bool = False
     historical: bool = False
-    status: str = "present"
+    status: str = "present"  # "present", "absent", "uncertain" or "historical" (ConText sets it)
 
 
 def tokenize(text: str) -> list[tuple[str, int, int]]:
