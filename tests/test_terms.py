@@ -180,7 +180,8 @@ FM_MASS = layer("finding_models",
                 Concept("OIFM_6", "renal mass"), Concept("OIFM_7", "adrenal mass"),
                 Concept("OIFM_3", "pulmonary nodule", ("lung nodule",)), Concept("OIFM_8", "thyroid nodule"),
                 Concept("OIFM_9", "airspace consolidation", ("consolidation",)),
-                Concept("OIFM_10", "complex pelvic mass", ("pelvic mass",)))
+                Concept("OIFM_10", "complex pelvic mass", ("pelvic mass",)),
+                Concept("OIFM_11", "lobar consolidation"), Concept("OIFM_12", "joint effusion"))
 CX_MASS = layer("chexpert",
                 Concept("CHEXPERT:lung_lesion", "lung lesion", ("nodule",)),
                 Concept("CHEXPERT:pleural_effusion", "pleural effusion", ("effusion",)),
@@ -192,12 +193,13 @@ def test_generic_words_leave_organ_specific_concepts():
     got = [(m.text, m.source, m.code, m.name) for m in a.match(
         "Liver mass, lung mass. A nodule; effusion; pelvic mass; consolidation")]
     assert got == [
-        ("mass", "generic", "GENERIC:mass", "mass"),  # "Liver" is no phrase: the bare word is generic
+        # "Liver" is no phrase; "mass" ends three concepts' phrases (min_heads 2): generic
+        ("mass", "generic", "GENERIC:mass", "mass"),
         ("lung mass", "finding_models", "OIFM_5", "pulmonary mass"),
         # "nodule" heads two concepts' phrases (pulmonary, thyroid): no longer CheXpert's lung lesion
         ("nodule", "generic", "GENERIC:nodule", "nodule"),
-        ("effusion", "generic", "GENERIC:effusion", "effusion"),  # part of its concept's name
-        ("pelvic mass", "generic", "GENERIC:pelvic mass", "pelvic mass"),
+        ("effusion", "generic", "GENERIC:effusion", "effusion"),  # its concept name's last word
+        ("pelvic mass", "finding_models", "OIFM_10", "complex pelvic mass"),  # only one-word synonyms
         # a word a layer names goes to that concept, not to the finding model that lists it
         ("consolidation", "chexpert", "CHEXPERT:consolidation", "consolidation")]
     # Off (no generic layers): the synonyms keep their concepts, as the files say.
@@ -208,12 +210,14 @@ def test_generic_words_leave_organ_specific_concepts():
 def test_generic_needs_enough_heads_or_sharing():
     one = layer("finding_models", Concept("OIFM_1", "pulmonary cavity", ("cavity",)),
                 Concept("OIFM_2", "lung abscess", ("abscess",)), Concept("OIFM_3", "liver abscess", ("abscess",)))
-    a = TermAnnotator(layers=[one], generic_layers=["finding_models"], generic_min_heads=3).fit()
-    # "cavity" is part of its concept's name; "abscess" is listed by two concepts.
+    a = TermAnnotator(layers=[one], generic_layers=["finding_models"], generic_min_heads=1).fit()
+    # "cavity" is the last word of its concept's name; "abscess" is listed by two concepts.
     assert [(m.source, m.name) for m in a.match("cavity, abscess")] == [("generic", "cavity"), ("generic", "abscess")]
-    two = layer("finding_models", Concept("OIFM_1", "pulmonary cavitation", ("cavity",)))
+    two = layer("finding_models", Concept("OIFM_1", "pulmonary cavitation", ("cavity",)),
+                Concept("OIFM_2", "pneumatosis intestinalis", ("pneumatosis",)))
     b = TermAnnotator(layers=[two], generic_layers=["finding_models"], generic_min_heads=3).fit()
-    assert [m.code for m in b.match("cavity")] == ["OIFM_1"]  # no other concept ends in it
+    # too few phrases end in "cavity" (1 < 3); "pneumatosis" is the name's leading word
+    assert [m.code for m in b.match("cavity, pneumatosis")] == ["OIFM_1", "OIFM_2"]
 
 
 def test_a_synonym_several_concepts_share_goes_to_the_shortest_name():

@@ -34,11 +34,12 @@ def test_only_findings_are_kept(tmp_path):
     write(tmp_path, "b.fm.json", {"oifm_id": "B", "name": "Thymus", "attributes": [{"name": "presence of thymic tissue"}]})
     write(tmp_path, "c.fm.json", {"oifm_id": "C", "name": "bone island", "tags": ["MSK", "Finding"]})
     write(tmp_path, "d.fm.json", {"oifm_id": "D", "name": "BI-RADS", "attributes": [{"name": "assessment category"}]})
+    write(tmp_path, "e.fm.json", {"oifm_id": "E", "name": "Arterial Stent", "attributes": [{"name": "presence_of_arterial stent"}]})
     layer = load_finding_models(tmp_path, "fm", "presence", ["finding", "diagnosis"])
     # A presence attribute or a finding tag makes a finding; the authors' trailing mark goes.
-    assert {c: x.name for c, x in layer.concepts.items()} == {"A": "gout", "C": "bone island"}
+    assert {c: x.name for c, x in layer.concepts.items()} == {"A": "gout", "C": "bone island", "E": "Arterial Stent"}
     assert layer.extra["left_out"] == ["Thymus", "BI-RADS"]
-    assert len(load_finding_models(tmp_path, "fm")) == 4  # no presence name: every model
+    assert len(load_finding_models(tmp_path, "fm")) == 5  # no presence name: every model
 
 
 def test_bad_finding_model_files(tmp_path):
@@ -56,4 +57,4 @@ def test_real_finding_models():
     findings = load_finding_models(shared_file("vocabularies/finding_models"), "fm", "presence", ["finding", "diagnosis"])
     left_out = findings.extra["left_out"]
     assert len(findings) + len(left_out) == 2382 and {"Thymus", "Cervical Lymph Nodes", "BI-RADS"} <= set(left_out)
-    assert "Pleural Effusion" not in left_out
+    assert not {"Pleural Effusion", "Mastectomy", "Coronary Stent"} & set(left_out)

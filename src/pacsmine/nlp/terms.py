@@ -30,14 +30,16 @@ How the table is built from the layers (:mod:`pacsmine.nlp.vocabulary`), in thei
    named by a stem ("calcifi") is named by the completion the vocabulary's phrases use most
    ("calcification"), or is the earlier concept whose preferred name a completion is
    ("atherosclero" is the DO's "atherosclerosis").
-6. Generic words: in the layers ``generic_layers`` names, a synonym of a concept whose name
-   has more words is *generic* when it is part of that name ("mass" of "pulmonary mass",
-   "effusion" of "pleural effusion", "pelvic mass" of "complex pelvic mass"), or is one word
-   that ends at least ``generic_min_heads`` longer phrases of concepts ("nodule" of CheXpert's
-   "lung lesion": "thyroid nodule", "pulmonary nodule") or that several concepts there list.
-   It names no organ, so it leaves its concept: it goes to the concept a layer names by it
-   ("consolidation"), else to one concept of its own, source "generic", code
-   "GENERIC:<phrase>", named by the phrase ("mass").
+6. Generic words: in the layers ``generic_layers`` names, a one-word synonym of a concept
+   whose name has more words is *generic* when several concepts there list it, or when it
+   ends at least ``generic_min_heads`` longer phrases of concepts ("renal mass", "adrenal
+   mass"; "thyroid nodule", "pulmonary nodule") and is the last word of the name ("mass"
+   of "pulmonary mass", "effusion" of "pleural effusion") or no word of it ("nodule" of
+   CheXpert's "lung lesion"). A leading word of the name stays ("diabetes" of "diabetes
+   mellitus"), and so does a word few phrases end in ("sternotomy" of "median
+   sternotomy"). A generic word names no organ, so it
+   leaves its concept: it goes to the concept a layer names by it ("consolidation"), else
+   to one concept of its own, source "generic", code "GENERIC:<word>", named by the word.
 
 Build once (tens of thousands of phrases take about a second), then match in microseconds
 per sentence. Every :class:`Mention` records the winning concept's ``source`` (layer),
@@ -393,8 +395,8 @@ class TermAnnotator:
                     if not keys:
                         continue
                     rank = (li, (2 if concept.obsolete else 0) + (0 if n == 0 else 1), size)
-                    if n and layer.source in generic_layers and len(keys) < size and (
-                            (len(keys) == 1 and keys[0] in generic) or set(keys) <= set(name_keys)):
+                    if n and len(keys) == 1 and size > 1 and layer.source in generic_layers and keys[0] in generic and (
+                            shared.get(keys[0], 0) > 1 or keys[0] == name_keys[-1] or keys[0] not in name_keys):
                         generic_rank.setdefault(keys, (rank, phrase))
                         continue
                     old = table.get(keys)

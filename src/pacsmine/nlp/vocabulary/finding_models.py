@@ -8,7 +8,8 @@ attributes' codes (presence, size values) are not the finding's and are ignored.
 Not every file is a finding: some are anatomy modules ("Thymus", "Cervical Lymph Nodes"),
 reporting templates ("BI-RADS", "CT Perfusion") or measurements ("Carina Angle"). The
 models' own convention tells them apart: a finding has a ``presence`` attribute (absent /
-present / indeterminate) or a finding tag (``finding_tags``: "finding", "diagnosis"). A
+present / indeterminate; or "presence of" the model's own name: "presence of mastectomy")
+or a finding tag (``finding_tags``: "finding", "diagnosis"). A
 model with neither is left out (``Layer.extra["left_out"]`` lists their names). Out: a
 :class:`~pacsmine.nlp.vocabulary.Layer`. A file that is not valid JSON or has no id and
 name is a clear error naming the file.
@@ -28,17 +29,25 @@ __all__ = ["load_finding_models", "is_finding"]
 
 # Marks after a name's last word ("gout*", "tail*": the authors' flag) are no part of it.
 _TRAILING_MARKS = re.compile(r"[^\w)\]]+$")
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def is_finding(data: dict, presence: str, finding_tags: Iterable[str]) -> bool:
-    """Is a finding model (parsed JSON) a finding: has it an attribute named ``presence``
-    (case and spaces ignored) or a tag among ``finding_tags``? An empty ``presence``
+    """Is a finding model (parsed JSON) a finding: has it an attribute named ``presence``, or
+    "presence of X" where X is the model's own name ("presence of mastectomy" in
+    "Mastectomy"; not "presence of thymic tissue" in "Thymus"), or a tag among
+    ``finding_tags``? Case, underscores and marks are ignored. An empty ``presence``
     switches the test off (every model is a finding)."""
     if not presence:
         return True
-    names = {" ".join(str(a.get("name", "")).lower().split()) for a in data.get("attributes") or () if isinstance(a, dict)}
+    own = set(_WORD.findall(str(data.get("name", "")).lower()))
+    for attribute in data.get("attributes") or ():
+        words = _WORD.findall(str(attribute.get("name", "")).lower()) if isinstance(attribute, dict) else []
+        if words == [presence.lower()] or (words[:2] == [presence.lower(), "of"] and 2 < len(words)
+                                           and set(words[2:]) <= own):
+            return True
     tags = {str(t).lower() for t in data.get("tags") or ()}
-    return presence.lower() in names or bool(tags & {t.lower() for t in finding_tags})
+    return bool(tags & {t.lower() for t in finding_tags})
 
 
 def load_finding_models(folder: str | os.PathLike[str], source: str, presence: str = "",
