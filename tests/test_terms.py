@@ -237,6 +237,9 @@ def test_same_code_or_xref_is_the_same_concept():
     assert got == [("Glioblastoma", "DOID:3068", "glioblastoma multiforme"),
                    ("grade IV astrocytoma", "DOID:3068", "glioblastoma multiforme"),
                    ("giant cell glioblastoma", "DOID:3074", "giant cell glioblastoma")]
+    # Bare codes of two lists ("1") are no shared code.
+    first, second = layer("a", Concept("1", "cyst")), layer("b", Concept("1", "fracture"))
+    assert [m.source for m in TermAnnotator(layers=[first, second]).fit().match("fracture")] == ["b"]
     # Without the prefix alias MSH is not MESH: MeSH keeps its own concept.
     b = TermAnnotator(layers=[do, mesh]).fit()
     assert [m.code for m in b.match("Glioblastoma")] == ["MESH:D005909"]

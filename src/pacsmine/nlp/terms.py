@@ -13,7 +13,7 @@ How the table is built from the layers (:mod:`pacsmine.nlp.vocabulary`), in thei
    live concept an obsolete one, and a synonym several concepts share goes to the one with
    the shortest name (the most general: "kidney stone" before a six-word variant).
 2. A later concept *is* an earlier layer's concept, and its phrases join it, when (a) it has
-   the same code (a DOID in both DO releases), (b) one lists the other's code as an xref
+   the same prefixed code (a DOID in both DO releases; a bare "17" of two lists is not), (b) one lists the other's code as an xref
    (the 2015 DO's "glioblastoma multiforme" lists MeSH's Glioblastoma, ``MSH:D005909``;
    ``xref_prefixes`` says MSH means MESH; when several list it, the one sharing the most
    words, then the shortest name), or (c) its preferred name is already an earlier phrase
@@ -309,10 +309,9 @@ class TermAnnotator:
             words = _TOKEN.findall(name)
             return " ".join([w.lower() for w in words[:-1]] + [written(best[0])])
 
-        # Generic words (rule 6): a one-word synonym, in a layer listed in ``generic_layers``, of
-        # a concept whose name has more words ("mass" of "pulmonary mass", "nodule" of CheXpert's
-        # "lung lesion") that heads at least ``generic_min_heads`` concepts' longer phrases
-        # ("renal mass", "adrenal mass") or is a one-word synonym of several concepts there.
+        # Generic words (step 6): how many concepts' longer phrases end in each word ("renal
+        # mass", "adrenal mass"), and how many concepts of the generic layers list a word as a
+        # one-word synonym; the test per synonym is in the table loop below.
         heads: dict[str, int] = {}
         for layer in layers:
             for concept in layer.concepts.values():
@@ -354,8 +353,8 @@ class TermAnnotator:
         def earlier(li: int, concept, name_keys: tuple[str, ...]) -> int | None:
             """Step 2: the earlier layer's concept this one is (same code, an xref either
             way, or the same preferred name, inverted names in natural order)."""
-            hit = by_code.get(code_key(concept.code))
-            if hit is not None and hit[0] < li:
+            hit = by_code.get(code_key(concept.code)) if ":" in concept.code else None
+            if hit is not None and hit[0] < li:  # only prefixed codes: a list's bare "1" is its own
                 return hit[1]
             found = {t for l, t in by_xref.get(code_key(concept.code), ()) if l < li}
             found |= {by_code[code_key(x)][1] for x in concept.xrefs
