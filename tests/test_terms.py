@@ -174,6 +174,98 @@ def test_stems_complete_to_words():
     assert a.match("Massachusetts") == []  # "mass" is a whole word, not a stem
 
 
+GENERIC = dict(generic_layers=["finding_models", "chexpert"], generic_min_heads=2)
+FM_MASS = layer("finding_models",
+                Concept("OIFM_5", "pulmonary mass", ("mass", "lung mass")),
+                Concept("OIFM_6", "renal mass"), Concept("OIFM_7", "adrenal mass"),
+                Concept("OIFM_3", "pulmonary nodule", ("lung nodule",)), Concept("OIFM_8", "thyroid nodule"),
+                Concept("OIFM_9", "airspace consolidation", ("consolidation",)),
+                Concept("OIFM_10", "complex pelvic mass", ("pelvic mass",)),
+                Concept("OIFM_11", "lobar consolidation"), Concept("OIFM_12", "joint effusion"))
+CX_MASS = layer("chexpert",
+                Concept("CHEXPERT:lung_lesion", "lung lesion", ("nodule",)),
+                Concept("CHEXPERT:pleural_effusion", "pleural effusion", ("effusion",)),
+                Concept("CHEXPERT:consolidation", "consolidation"), prefixes=True)
+
+
+def test_generic_words_leave_organ_specific_concepts():
+    a = TermAnnotator(layers=[FM_MASS, CX_MASS], **GENERIC).fit()
+    got = [(m.text, m.source, m.code, m.name) for m in a.match(
+        "Liver mass, lung mass. A nodule; effusion; pelvic mass; consolidation")]
+    assert got == [
+        # "Liver" is no phrase; "mass" ends three concepts' phrases (min_heads 2): generic
+        ("mass", "generic", "GENERIC:mass", "mass"),
+        ("lung mass", "finding_models", "OIFM_5", "pulmonary mass"),
+        # "nodule" heads two concepts' phrases (pulmonary, thyroid): no longer CheXpert's lung lesion
+        ("nodule", "generic", "GENERIC:nodule", "nodule"),
+        ("effusion", "generic", "GENERIC:effusion", "effusion"),  # its concept name's last word
+        ("pelvic mass", "finding_models", "OIFM_10", "complex pelvic mass"),  # only one-word synonyms
+        # a word a layer names goes to that concept, not to the finding model that lists it
+        ("consolidation", "chexpert", "CHEXPERT:consolidation", "consolidation")]
+    # Off (no generic layers): the synonyms keep their concepts, as the files say.
+    b = TermAnnotator(layers=[FM_MASS, CX_MASS]).fit()
+    assert [m.code for m in b.match("a mass; a nodule")] == ["OIFM_5", "CHEXPERT:lung_lesion"]
+
+
+def test_generic_needs_enough_heads_or_sharing():
+    one = layer("finding_models", Concept("OIFM_1", "pulmonary cavity", ("cavity",)),
+                Concept("OIFM_2", "lung abscess", ("abscess",)), Concept("OIFM_3", "liver abscess", ("abscess",)))
+    a = TermAnnotator(layers=[one], generic_layers=["finding_models"], generic_min_heads=1).fit()
+    # "cavity" is the last word of its concept's name; "abscess" is listed by two concepts.
+    assert [(m.source, m.name) for m in a.match("cavity, abscess")] == [("generic", "cavity"), ("generic", "abscess")]
+    two = layer("finding_models", Concept("OIFM_1", "pulmonary cavitation", ("cavity",)),
+                Concept("OIFM_2", "pneumatosis intestinalis", ("pneumatosis",)))
+    b = TermAnnotator(layers=[two], generic_layers=["finding_models"], generic_min_heads=3).fit()
+    # too few phrases end in "cavity" (1 < 3); "pneumatosis" is the name's leading word
+    assert [m.code for m in b.match("cavity, pneumatosis")] == ["OIFM_1", "OIFM_2"]
+
+
+def test_a_synonym_several_concepts_share_goes_to_the_shortest_name():
+    fm = layer("finding_models", Concept("A", "shadowing mass in renal collecting system", ("renal stone",)),
+               Concept("B", "kidney stone", ("renal stone",)))
+    assert [m.name for m in TermAnnotator(layers=[fm]).fit().match("renal stone")] == ["kidney stone"]
+
+
+def test_same_code_or_xref_is_the_same_concept():
+    do = layer("do_2015", Concept("DOID:3068", "glioblastoma multiforme", xrefs=("MSH:D005909",)),
+               Concept("DOID:3074", "giant cell glioblastoma", xrefs=("MSH:D005909",)))
+    mesh = layer("mesh", Concept("MESH:D005909", "Glioblastoma"))
+    current = layer("do_current", Concept("DOID:3068", "grade IV astrocytoma"))
+    a = TermAnnotator(layers=[do, mesh, current], xref_prefixes={"MSH": "MESH"}).fit()
+    got = [(m.text, m.code, m.name) for m in a.match("Glioblastoma, grade IV astrocytoma, giant cell glioblastoma")]
+    # Both DO terms list MeSH's code: the one sharing its word and with the shorter name wins.
+    assert got == [("Glioblastoma", "DOID:3068", "glioblastoma multiforme"),
+                   ("grade IV astrocytoma", "DOID:3068", "glioblastoma multiforme"),
+                   ("giant cell glioblastoma", "DOID:3074", "giant cell glioblastoma")]
+    # Bare codes of two lists ("1") are no shared code.
+    first, second = layer("a", Concept("1", "cyst")), layer("b", Concept("1", "fracture"))
+    assert [m.source for m in TermAnnotator(layers=[first, second]).fit().match("fracture")] == ["b"]
+    # Without the prefix alias MSH is not MESH: MeSH keeps its own concept.
+    b = TermAnnotator(layers=[do, mesh]).fit()
+    assert [m.code for m in b.match("Glioblastoma")] == ["MESH:D005909"]
+
+
+def test_an_inverted_name_is_the_concept_of_its_natural_order():
+    first = layer("first", Concept("X:1", "abdominal pain"))
+    later = layer("later", Concept("Y:1", "Pain, Abdominal", ("belly ache",)))
+    a = TermAnnotator(layers=[first, later]).fit()
+    assert [(m.code, m.name) for m in a.match("Belly ache.")] == [("X:1", "abdominal pain")]
+
+
+def test_a_stem_name_becomes_a_word_or_an_earlier_concept():
+    do = layer("do_2015", Concept("DOID:1936", "atherosclerosis"))
+    fm = layer("finding_models", Concept("F1", "vascular calcification"), Concept("F2", "calcification cluster"),
+               Concept("F3", "calcified granuloma"))
+    cx = layer("chexpert", Concept("CHEXPERT:no_finding:calcifi", "calcifi"),
+               Concept("CHEXPERT:no_finding:atherosclero", "atherosclero"), prefixes=True)
+    a = TermAnnotator(layers=[do, fm, cx]).fit()
+    got = [(m.text, m.code, m.name) for m in a.match("Calcified nodes, calcifications, atherosclerotic aorta")]
+    # "calcification" is the completion the phrases use most (twice; "calcified" once).
+    assert got == [("Calcified", "CHEXPERT:no_finding:calcifi", "calcification"),
+                   ("calcifications", "CHEXPERT:no_finding:calcifi", "calcification"),
+                   ("atherosclerotic", "DOID:1936", "atherosclerosis")]
+
+
 def test_abbreviations_name_their_expansion_concept():
     pairs = [("PTX", "pneumothorax"), ("mets", "liver metastasis"), ("XYZ", "not a known phrase")]
     a = TermAnnotator(ontology=_onto(), abbreviations=pairs).fit()
@@ -238,3 +330,18 @@ def test_combined_real_vocabulary_finds_radiology_findings(config):
     assert all(m.code.startswith("OIFM_") for m in a.match("bibasilar atelectasis"))
     assert not any("cirrhosis" in m.name for m in a.match("Cirrhotic calcification of the aorta."))
     assert [m.name for m in a.match("History of UTI.")] == ["acute cystitis"]  # DO 2015 lists UTI under it
+
+
+def test_combined_real_vocabulary_names_are_readable_and_concepts_right(config):
+    section = dict(config["extract"]["terms"])
+    section["ontology"] = str(shared_file("disease_ontology/HumanDO.obo"))
+    section["vocabularies"] = str(shared_file("vocabularies"))
+    a = TermAnnotator.from_config(section)
+    got = {m.text.lower(): (m.source, m.name) for m in a.match(
+        "Calcified node. Atherosclerotic aorta. There is a mass. Nodule. Thymus. Cervical lymph nodes. "
+        "Glioblastoma.")}
+    assert got["calcified"] == ("chexpert", "calcification")  # not the stem "calcifi"
+    assert got["atherosclerotic"] == ("do_2015", "atherosclerosis")
+    assert got["mass"] == ("generic", "mass") and got["nodule"] == ("generic", "nodule")
+    assert "thymus" not in got and "cervical lymph nodes" not in got  # anatomy modules left out
+    assert got["glioblastoma"] == ("do_2015", "glioblastoma multiforme")  # DO lists MeSH's code

@@ -16,7 +16,8 @@ def test_tree_prefixes_and_natural_order(tmp_path):
         "D2\tLung\tA04.411\nD3\tCardiomegaly\tC14.280.195\nD3\tCardiomegaly\tC23.300.775\n", encoding="utf-8")
     layer = load_mesh(tmp_path, "mesh", ["C"])
     assert sorted(layer.concepts) == ["MESH:D1", "MESH:D3"]  # anatomy (A) left out
-    assert layer.concepts["MESH:D1"].synonyms == ("Hiatal Hernia",)
+    # named in natural order, as the other layers write it; the inverted form is a synonym
+    assert (layer.concepts["MESH:D1"].name, layer.concepts["MESH:D1"].synonyms) == ("Hiatal Hernia", ("Hernia, Hiatal",))
     assert sorted(load_mesh(tmp_path, "mesh", ["C23"]).concepts) == ["MESH:D3"]
 
 

@@ -14,6 +14,8 @@ id: HOSP:1
 name: pleural effusion
 synonym: "hydrothorax" EXACT []
 synonym: "fluid in the chest" BROAD []
+xref: MSH:D010996
+xref: UMLS_CUI:C0032227 {source="x"}
 
 [Term]
 id: HOSP:2
@@ -29,6 +31,7 @@ def test_obo_layer_codes_names_synonyms(tmp_path):
     assert layer.source == "hospital" and layer.version == "test/1" and layer.path == str(path)
     assert list(layer.concepts) == ["HOSP:1"]
     assert layer.concepts["HOSP:1"].synonyms == ("hydrothorax",)
+    assert layer.concepts["HOSP:1"].xrefs == ("MSH:D010996", "UMLS_CUI:C0032227")
     assert list(layer.phrases()) == [("pleural effusion", layer.concepts["HOSP:1"], True),
                                      ("hydrothorax", layer.concepts["HOSP:1"], False)]
     assert set(load_obo(path, "h", ("EXACT",), keep_obsolete=True).concepts) == {"HOSP:1", "HOSP:2"}
@@ -45,3 +48,4 @@ def test_real_do_2015_layer():
     layer = load_obo(shared_file("disease_ontology/HumanDO.obo"), "do_2015", ("EXACT", "RELATED"))
     assert len(layer) == 6570
     assert layer.concepts["DOID:1673"].name == "pneumothorax"
+    assert "MSH:D005909" in layer.concepts["DOID:3068"].xrefs  # glioblastoma multiforme -> MeSH Glioblastoma

@@ -35,14 +35,16 @@ DEFAULT_SYNONYM_TYPES = ("EXACT", "RELATED")
 @dataclass(frozen=True, slots=True)
 class Term:
     """One DO concept: ``doid`` ("DOID:1324"), preferred ``name``, ``synonyms`` (the
-    scopes that were asked for, in file order), ``parents`` (is_a DOIDs) and ``obsolete``
-    (only ever true when obsolete terms were asked for)."""
+    scopes that were asked for, in file order), ``parents`` (is_a DOIDs), ``obsolete``
+    (only ever true when obsolete terms were asked for) and ``xrefs`` (the OBO ``xref``
+    lines: codes of the same concept elsewhere, "MSH:D005909")."""
 
     doid: str
     name: str
     synonyms: tuple[str, ...] = ()
     parents: tuple[str, ...] = ()
     obsolete: bool = False
+    xrefs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -142,6 +144,7 @@ def _parse_obo(lines: Iterable[str], scopes: set[str], keep_obsolete: bool = Fal
                 synonyms=tuple(dict.fromkeys(stanza["synonyms"])),
                 parents=tuple(stanza["parents"]),
                 obsolete=bool(stanza.get("obsolete")),
+                xrefs=tuple(stanza["xrefs"]),
             )
 
     for raw in lines:
@@ -151,7 +154,7 @@ def _parse_obo(lines: Iterable[str], scopes: set[str], keep_obsolete: bool = Fal
         if line.startswith("["):
             in_header = False
             flush()
-            stanza = {"synonyms": [], "parents": []} if line == "[Term]" else None
+            stanza = {"synonyms": [], "parents": [], "xrefs": []} if line == "[Term]" else None
             continue
         key, _, value = line.partition(":")
         value = value.strip()
@@ -169,6 +172,8 @@ def _parse_obo(lines: Iterable[str], scopes: set[str], keep_obsolete: bool = Fal
             stanza["obsolete"] = value.lower() == "true"
         elif key == "is_a":
             stanza["parents"].append(value.split("!")[0].strip())
+        elif key == "xref":
+            stanza["xrefs"].append(value.split()[0] if value.split() else value)
         elif key == "synonym":
             text, scope = _parse_synonym(value)
             if text and scope in scopes:

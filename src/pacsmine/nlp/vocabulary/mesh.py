@@ -5,8 +5,10 @@ In: the folder with ``terms.tsv`` (``mesh_id``, ``mesh_name``) and ``tree-number
 diseases, which holds C23, pathological conditions and signs). A descriptor is kept when
 any of its tree numbers starts with a kept prefix. Out: a
 :class:`~pacsmine.nlp.vocabulary.Layer` with codes "MESH:D010996" and the descriptor names
-(no entry terms: the files have none). Names written inverted ("Hernia, Hiatal") also get
-their natural order ("Hiatal Hernia") as a synonym.
+(no entry terms: the files have none). A name written inverted ("Pain, Abdominal") is named
+in its natural order ("Abdominal Pain"), as the other layers write it, and keeps the
+inverted form as a synonym: the matcher then merges it with an earlier layer's concept of
+that name.
 """
 
 from __future__ import annotations
@@ -47,5 +49,5 @@ def load_mesh(folder: str | os.PathLike[str], source: str, trees: Iterable[str])
         if mesh_id in keep and name:
             code = f"MESH:{mesh_id}"
             natural = uninvert(name)
-            concepts[code] = Concept(code, name, (natural,) if natural != name else ())
+            concepts[code] = Concept(code, natural, (name,) if natural != name else ())
     return Layer(source, concepts, path=str(folder))
