@@ -85,7 +85,7 @@ def main() -> None:
             fams = neg.get("detection_by_family") or {}
             fam = "; ".join(f"{f} {v['precision']:.3f} / {v['recall']:.3f}" if v["tp"] + v["fn"] else f"{f}: {v['fp']} FP"
                             for f, v in fams.items()) or "-"
-            top = ", ".join(f"{n} {c}" for n, c in (neg.get("unmatched_names") or [])[:6]) or "-"
+            top = ", ".join(f"{n} {c}" for n, c in list((neg.get("unmatched_names") or {}).items())[:6]) or "-"
             print(f"| {difficulty} | {vocab_name} | {det.get('tp', 0) + det.get('fn', 0):,} | "
                   f"{det.get('tp', 0) + det.get('fp', 0):,} | {det.get('precision', 0):.3f} | "
                   f"{det.get('recall', 0):.3f} | {fam} | {top} |", flush=True)

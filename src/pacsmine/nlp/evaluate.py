@@ -150,11 +150,11 @@ def score_mentions(terms, sentences, truth_mentions) -> dict[str, Any]:
     aligned pairs with the true status}``; negation counts aligned pairs only, positive =
     absent (uncertainty: uncertain; historical: historical). With a ``family`` column,
     ``"detection_by_family"`` gives detection per family (tp and fn by the true mention's
-    family; an unmatched prediction is a false positive of ``"inside a true term"`` when its
+    family; an unmatched prediction is a false positive of ``"inside_true_term"`` when its
     text lies inside a longer true term of its sentence (a part of a longer phrase:
     "metastasis" in "adrenal metastasis"), else of the family of the truth concept it names
-    anywhere in the truth, else of ``"not a phantom concept"``), and ``"unmatched_names"`` the ten
-    most frequent unmatched predicted names with their counts. With a ``phenomenon``
+    anywhere in the truth, else of ``"no_phantom_concept"``), and ``"unmatched_names"`` the ten
+    most frequent unmatched predicted names -> their counts. With a ``phenomenon``
     column, ``"by_phenomenon"`` maps each to ``{"mentions", "detected" (recall),
     "status_correct" (share of the detected with the true status), "end_to_end" (share
     of all with a detection of the true status)}``.
@@ -202,7 +202,7 @@ def score_mentions(terms, sentences, truth_mentions) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for p in unmatched:
             counts[p.get("name") or ""] = counts.get(p.get("name") or "", 0) + 1
-        out["unmatched_names"] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        out["unmatched_names"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10])
     for name, flag, status in (("negation", "negated", "absent"), ("uncertainty", "uncertain", "uncertain"),
                                ("historical", "historical", "historical")):
         tp = sum(1 for p, t in pairs if p[flag] and t["status"] == status)
@@ -234,8 +234,8 @@ def _accepted(truth: dict) -> set[str]:
     return names
 
 
-INSIDE_TRUE_TERM = "inside a true term"
-NOT_A_PHANTOM_CONCEPT = "not a phantom concept"
+INSIDE_TRUE_TERM = "inside_true_term"
+NOT_A_PHANTOM_CONCEPT = "no_phantom_concept"
 
 
 def _by_family(truth_rows: list[dict], truth_by_acc: dict[str, list[dict]], unmatched: list[dict]) -> dict[str, Any]:

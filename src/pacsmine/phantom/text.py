@@ -522,12 +522,14 @@ class ReportWriter:
         parts = self.parts[region]
         part = parts.draw(rnd)
         plural = part.endswith("s") and not part.endswith(("ss", "us", "is"))
-        template, incidental = st.filler.draw(rnd), self.incidentals.draw(rnd)
+        template = st.filler.draw(rnd)
+        part2 = parts.draw(rnd)  # drawn in this order: the same seed gives the same text as before
+        state = (self.states_plural if plural else self.states).draw(rnd)
+        state_plural = self.states_plural.draw(rnd)
+        incidental = self.incidentals.draw(rnd)
         sentence = template.format(
-            part=part, part_cap=_cap(part), part2=parts.draw(rnd),
-            state=(self.states_plural if plural else self.states).draw(rnd),
-            state_plural=self.states_plural.draw(rnd), incidental=incidental,
-            modifier=self.modifiers.draw(rnd))
+            part=part, part_cap=_cap(part), part2=part2, state=state, state_plural=state_plural,
+            incidental=incidental, modifier=self.modifiers.draw(rnd))
         return sentence, ((template, incidental) if "{incidental}" in template else (template,))
 
     @staticmethod
@@ -537,11 +539,11 @@ class ReportWriter:
         words = sentence.split(" ")
         i = int(rng.random() * len(words))
         w = words[i]
-        if any(w.strip(".,;").lower() in k.lower().split() for k in keep):
-            return sentence
         if len(w) >= 5 and w.isalpha():
             p = 1 + int(rng.random() * (len(w) - 3))
             kind = rng.random()
+            if any(w.lower() in k.lower().split() for k in keep):
+                return sentence  # drawn all the same, so that the rest of the report is unchanged
             if kind < 0.4:  # transposed letters
                 words[i] = w[:p] + w[p + 1] + w[p] + w[p + 2:]
             elif kind < 0.7:  # a letter dropped
