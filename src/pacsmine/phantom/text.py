@@ -2,8 +2,9 @@
 
 :class:`ReportWriter` turns one latent case (modality, region, case type, findings)
 into report text shaped like the paper's Figure 1 (HISTORY / TECHNIQUE / COMPARISON /
-FINDINGS / IMPRESSION, or no headers at all), and records, as it writes, every disease
-mention (present / absent / uncertain / historical) and every image reference with the
+FINDINGS / IMPRESSION, or no headers at all), and records, as it writes, every disease,
+finding and symptom mention (present / absent / uncertain / historical; findings and
+symptoms are the slots of the wording, catalog.parse_slots) and every image reference with the
 exact sentence that carries it, each with its *phenomenon* (how it was written). One method
 writes each section (:meth:`ReportWriter.write` calls them in order over a ``_Draft``);
 with ``phantom.difficulty = "hard"`` some sentences are handed to
