@@ -6,6 +6,7 @@ import pyarrow as pa
 
 from pacsmine.nlp.evaluate import (
     binary_scores,
+    concept_key,
     evaluate_extract,
     norm_concept,
     predicted_status,
@@ -237,3 +238,61 @@ def test_medpix_location_categories_get_a_note_not_a_precision(tmp_path):
     assert got["label_names_mapped"] == 0 and got["label_names"] >= 3
     assert "categories, not findings" in got["note"]
     assert not {"present", "negation", "oracle"} & set(got)
+
+
+def test_concept_key_ignores_case_plural_and_word_order():
+    assert concept_key("Pain, Abdominal") == "abdominal pain"
+    assert concept_key("abdominal pains") == "abdominal pain"
+    assert concept_key("Osseous metastases") == concept_key("metastasis, osseous") == "metastasis osseous"
+    assert concept_key("renal calculi") == "calculus renal"
+    assert concept_key("masses") == "mass" and concept_key("cavities") == "cavity"
+    assert concept_key("pneumonia") == "pneumonia" and concept_key("Schmorl's node") == "node s schmorl"
+    assert concept_key(None) == ""
+
+
+def _truth(rows):
+    cols = ("accession", "sentence", "term", "concept", "status", "phenomenon", "family", "names")
+    t = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
+    t["names"] = pa.array(t["names"], pa.list_(pa.string()))
+    return pa.table(t)
+
+
+def test_accepted_names_and_families():
+    """Alternative names and inverted names count; unmatched predictions are attributed to a
+    family, to a longer true term they lie inside, or to no phantom concept."""
+    s0 = "History of breast cancer, abdominal pain."
+    s1 = "Osseous metastases in the T8 vertebral body with a punctate calcification."
+    s2 = "There is a 2 cm adrenal metastasis and a phlebolith."
+    sentences = pa.table({"accession": ["A"] * 3, "sentence_index": pa.array([0, 1, 2], pa.int32()),
+                          "text": [s0, s1, s2]})
+    terms = _terms([
+        ("A", 0, 11, "breast cancer", "breast carcinoma", False, False, True),
+        ("A", 0, 26, "abdominal pain", "Pain, Abdominal", False, False, False),
+        ("A", 1, 0, "Osseous metastases", "osseous metastasis", False, False, False),
+        ("A", 1, 58, "calcification", "calcinosis", False, False, False),
+        ("A", 2, 16, "metastasis", "metastasis", False, False, False),  # inside "adrenal metastasis"
+        ("A", 2, 45, "phlebolith", "pulmonary mass", False, False, False),  # no phantom concept
+        ("A", 1, 45, "vertebral", "calcification", False, False, False),  # a truth concept, wrong place
+    ])
+    truth = _truth([
+        ("A", s0, "breast cancer", "breast carcinoma", "historical", "history", "disease", ["breast cancer"]),
+        ("A", s0, "abdominal pain", "abdominal pain", "present", "symptom", "symptom", []),
+        ("A", s1, "Osseous metastases", "bone cancer", "present", "finding", "disease", ["osseous metastasis"]),
+        ("A", s1, "calcification", "calcification", "present", "filler", "finding", ["calcinosis"]),
+        ("A", s2, "adrenal metastasis", "metastasis to adrenals", "present", "finding", "disease", []),
+        ("A", s2, "phlebolith", "phlebolith", "present", "filler", "finding", []),
+    ])
+    out = score_mentions(terms, sentences, truth)
+    # aligned by hand: breast cancer, abdominal pain (inverted), osseous metastasis (a name),
+    # calcinosis (a name); adrenal metastasis and phlebolith missed
+    assert out["detection"] == binary_scores(4, 3, 2)
+    fam = out["detection_by_family"]
+    assert fam["disease"] == binary_scores(2, 0, 1)
+    assert fam["symptom"] == binary_scores(1, 0, 0)
+    # two predictions name the calcification in s1: the first in text order ("vertebral",
+    # named "calcification") takes it, the later "calcinosis" is a finding's false positive
+    assert fam["finding"] == binary_scores(1, 1, 1)
+    assert fam["inside_true_term"] == binary_scores(0, 1, 0)
+    assert fam["no_phantom_concept"] == binary_scores(0, 1, 0)
+    assert list(fam) == ["disease", "finding", "symptom", "inside_true_term", "no_phantom_concept"]
+    assert out["unmatched_names"] == {"calcinosis": 1, "metastasis": 1, "pulmonary mass": 1}

@@ -114,7 +114,8 @@ def test_demo_evaluates_the_easy_and_the_hard_phantom(tmp_path, monkeypatch):
     assert easy["extract"]["references"]["linked"]["recall"] == 1.0
     assert "linked" not in hard["extract"]["references"]
     # scores by phenomenon: the hard phantom has phenomena the easy one never writes
-    assert set(easy["extract"]["negation"]["by_phenomenon"]) <= {"finding", "hedge", "negation", "history", "impression"}
+    assert set(easy["extract"]["negation"]["by_phenomenon"]) <= {"finding", "hedge", "negation", "history", "impression",
+                                                                 "symptom", "description", "normal", "filler"}
     assert {"mixed", "negation_wording", "normal_statement"} <= set(hard["extract"]["negation"]["by_phenomenon"])
     assert json.loads((tmp_path / "demo-workspace-hard" / "evaluation.json").read_text()) == hard
     print_side_by_side({"easy phantom": easy, "hard phantom": hard})

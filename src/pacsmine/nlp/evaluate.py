@@ -11,9 +11,12 @@ References are scored as sets, at three levels:
   attributed to the right sentence (white space normalised).
 
 Mentions are scored by :func:`score_mentions`: a predicted mention counts only when its
-concept (the stage's ``name``, normalised) is the truth's concept (a Disease Ontology name,
-phantom/diseases.toml) or the one its written term names, in the same sentence; its
-assertion is then scored. Where the truth
+concept (the stage's ``name``) is, compared by :func:`concept_key` (case, plural, word
+order), the truth's concept (a Disease Ontology name, phantom/diseases.toml, or a finding or
+symptom of phantom/findings.toml), one of the other names the truth accepts for it
+(``names``) or the one its written term names, in the same sentence; its assertion is then
+scored. Detection is also given per concept family (disease / finding / symptom), with the
+unmatched predictions attributed to the family of the concept they name. Where the truth
 marks a ``phenomenon`` (every phantom since the hard mode; docs/phantom.md), mentions and
 references are also scored per phenomenon, and the hard phantom's distractor sentences
 (``truth/distractors.parquet``: "Dr.", clock times, ratios, citations, prior-exam
@@ -37,7 +40,7 @@ import pyarrow.parquet as pq
 from ..workspace import Workspace
 
 __all__ = ["evaluate_extract", "score_labels", "set_scores", "binary_scores", "score_mentions",
-           "norm_concept", "predicted_status", "score_distractors"]
+           "norm_concept", "concept_key", "predicted_status", "score_distractors"]
 
 # Sections that state the clinical question or the technique, not what the report finds:
 # hand-coded labels describe the findings, so mentions there are not scored against them.
@@ -79,6 +82,32 @@ def norm_concept(name: str | None) -> str:
     return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", name or "").lower()).strip()
 
 
+def _singular(word: str) -> str:
+    """A plural word's singular by the English endings concept names use ("metastases" ->
+    "metastasis", "nodules" -> "nodule", "masses" -> "mass", "cavities" -> "cavity",
+    "calculi" -> "calculus"); other words unchanged."""
+    if len(word) <= 3:
+        return word
+    if word.endswith("sses"):
+        return word[:-2]
+    if word.endswith(("ases", "oses", "ises")):
+        return word[:-2] + "is"
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("uli", "oli")):
+        return word[:-1] + "us"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def concept_key(name: str | None) -> str:
+    """A concept name compared case-, punctuation-, plural- and word-order-blind:
+    "Pain, Abdominal" and "abdominal pains" -> "abdominal pain"; "Metastases, Osseous" ->
+    "metastasis osseous"."""
+    return " ".join(sorted(_singular(w) for w in norm_concept(name).split()))
+
+
 def _same_sentence(predicted: str, truth: str) -> bool:
     """The stage's sentence and the truth's are the same sentence: equal, or one holds the
     other (a wrapped or run-on sentence the splitter cut or joined differently)."""
@@ -109,16 +138,23 @@ def score_mentions(terms, sentences, truth_mentions) -> dict[str, Any]:
 
     A prediction and a true mention align when they are in the same accession, in the same
     sentence (white space and case normalised; one may hold the other) and the
-    prediction's ``name`` is the true ``concept`` or the concept that the written ``term``
-    itself names (:func:`norm_concept`: the phantom writes "lung cancer", a DO name of its
-    own, for lung carcinoma); a shared word is not enough. Each is used once, true mentions in table order taking the first free
-    prediction in text order. Predictions in accessions the truth does not cover are left
-    out.
+    prediction's ``name`` is, by :func:`concept_key`, the true ``concept``, one of its
+    accepted ``names`` (optional list column) or the concept that the written ``term``
+    itself names (the phantom writes "lung cancer", a DO name of its own, for lung
+    carcinoma); a shared word is not enough. Each is used once, true mentions in table
+    order taking the first free prediction in text order. Predictions in accessions the
+    truth does not cover are left out.
 
     Returns ``{"detection": {precision, recall, f1, tp, fp, fn}, "negation": ...,
     "uncertainty": ..., "historical": ..., "aligned": n, "status_accuracy": share of
     aligned pairs with the true status}``; negation counts aligned pairs only, positive =
-    absent (uncertainty: uncertain; historical: historical). With a ``phenomenon``
+    absent (uncertainty: uncertain; historical: historical). With a ``family`` column,
+    ``"detection_by_family"`` gives detection per family (tp and fn by the true mention's
+    family; an unmatched prediction is a false positive of ``"inside_true_term"`` when its
+    text lies inside a longer true term of its sentence (a part of a longer phrase:
+    "metastasis" in "adrenal metastasis"), else of the family of the truth concept it names
+    anywhere in the truth, else of ``"no_phantom_concept"``), and ``"unmatched_names"`` the ten
+    most frequent unmatched predicted names -> their counts. With a ``phenomenon``
     column, ``"by_phenomenon"`` maps each to ``{"mentions", "detected" (recall),
     "status_correct" (share of the detected with the true status), "end_to_end" (share
     of all with a detection of the true status)}``.
@@ -138,16 +174,18 @@ def score_mentions(terms, sentences, truth_mentions) -> dict[str, Any]:
             continue  # a report the truth does not cover cannot be scored
         n_pred += 1
         row["_sentence"] = sentence_text.get((row["accession"], row["sentence_index"]), "")
-        row["_concept"] = norm_concept(row.get("name"))
+        row["_concept"] = concept_key(row.get("name"))
         pred_by_acc.setdefault(row["accession"], []).append(row)
 
     pairs: list[tuple[dict, dict]] = []
+    unmatched: list[dict] = []
     for acc, truths in truth_by_acc.items():
         preds = sorted(pred_by_acc.get(acc, []), key=lambda r: (r["sentence_index"], r.get("start") or 0))
         used = [False] * len(preds)
         for truth in truths:
-            names = {norm_concept(truth["concept"]), norm_concept(truth["term"])}
+            names = _accepted(truth)
             sentence = _norm_sentence(truth["sentence"])
+            truth["_sentence"] = sentence
             truth["_pred"] = None
             for i, pred in enumerate(preds):
                 if not used[i] and pred["_concept"] in names and _same_sentence(pred["_sentence"], sentence):
@@ -155,9 +193,16 @@ def score_mentions(terms, sentences, truth_mentions) -> dict[str, Any]:
                     truth["_pred"] = pred
                     pairs.append((pred, truth))
                     break
+        unmatched += [p for i, p in enumerate(preds) if not used[i]]
     matched = len(pairs)
     out: dict[str, Any] = {"detection": binary_scores(matched, n_pred - matched, len(truth_rows) - matched),
                            "aligned": matched}
+    if "family" in truth_mentions.column_names:
+        out["detection_by_family"] = _by_family(truth_rows, truth_by_acc, unmatched)
+        counts: dict[str, int] = {}
+        for p in unmatched:
+            counts[p.get("name") or ""] = counts.get(p.get("name") or "", 0) + 1
+        out["unmatched_names"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10])
     for name, flag, status in (("negation", "negated", "absent"), ("uncertainty", "uncertain", "uncertain"),
                                ("historical", "historical", "historical")):
         tp = sum(1 for p, t in pairs if p[flag] and t["status"] == status)
@@ -180,6 +225,43 @@ def score_mentions(terms, sentences, truth_mentions) -> dict[str, Any]:
                               "end_to_end": _round(correct / len(rows))}
         out["by_phenomenon"] = by
     return out
+
+
+def _accepted(truth: dict) -> set[str]:
+    """The concept keys a prediction may name to match one true mention."""
+    names = {concept_key(truth["concept"]), concept_key(truth["term"])}
+    names.update(concept_key(n) for n in truth.get("names") or ())
+    return names
+
+
+INSIDE_TRUE_TERM = "inside_true_term"
+NOT_A_PHANTOM_CONCEPT = "no_phantom_concept"
+
+
+def _by_family(truth_rows: list[dict], truth_by_acc: dict[str, list[dict]], unmatched: list[dict]) -> dict[str, Any]:
+    """Detection per concept family (see :func:`score_mentions`): true mentions counted by
+    their family, unmatched predictions as inside a longer true term or by the family of
+    the concept they name."""
+    family_of: dict[str, str] = {}
+    for t in truth_rows:
+        for key in _accepted(t):
+            family_of.setdefault(key, t.get("family") or "")
+    tp: dict[str, int] = {}
+    fn: dict[str, int] = {}
+    fp: dict[str, int] = {}
+    for t in truth_rows:
+        bucket = tp if t["_pred"] is not None else fn
+        fam = t.get("family") or ""
+        bucket[fam] = bucket.get(fam, 0) + 1
+    for p in unmatched:
+        text = _norm_sentence(p.get("text"))
+        inside = bool(text) and any(
+            text in _norm_sentence(t["term"]) and _norm_sentence(t["term"]) != text
+            and _same_sentence(p["_sentence"], t["_sentence"]) for t in truth_by_acc.get(p["accession"], ()))
+        fam = INSIDE_TRUE_TERM if inside else family_of.get(p["_concept"], NOT_A_PHANTOM_CONCEPT)
+        fp[fam] = fp.get(fam, 0) + 1
+    families = sorted(set(tp) | set(fn)) + sorted(set(fp) - set(tp) - set(fn))
+    return {f: binary_scores(tp.get(f, 0), fp.get(f, 0), fn.get(f, 0)) for f in families}
 
 
 def score_distractors(distractors, predicted: list[tuple[str, str]]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
     "mentions": pa.schema([
         ("accession", pa.string()), ("sentence", pa.string()), ("term", pa.string()),
         ("concept", pa.string()), ("status", pa.string()), ("phenomenon", pa.string()),
+        ("family", pa.string()), ("names", pa.list_(pa.string())),
     ]),
     "distractors": pa.schema([
         ("accession", pa.string()), ("sentence", pa.string()), ("phenomenon", pa.string()),
@@ -233,7 +234,10 @@ def _collect(columns: dict[str, dict[str, list]], report: Report) -> None:
         refs["instance"].append(instance)
         refs["phenomenon"].append(phenomenon)
     m = columns["mentions"]
+    cat = catalog()
     for sentence, term, concept, status, phenomenon in report.mentions:
+        m["family"].append(cat.family[concept])
+        m["names"].append(list(cat.names[concept]))
         m["accession"].append(acc)
         m["sentence"].append(sentence)
         m["term"].append(term)

@@ -1,14 +1,19 @@
 """The phantom's knowledge: disease concepts, regions, case types, wording pools, anatomy.
 
 Everything here is read from the TOML data files beside this module
-(``diseases.toml``, ``cases.toml``, ``styles.toml``, ``words.toml``, ``anatomy.toml``)
-and pre-compiled once into :class:`Pool` objects (items with cumulative weights), so
-that drawing a word or a template costs one ``random()`` and one bisection.
+(``diseases.toml``, ``findings.toml``, ``cases.toml``, ``styles.toml``, ``words.toml``,
+``anatomy.toml``) and pre-compiled once into :class:`Pool` objects (items with cumulative
+weights), so that drawing a word or a template costs one ``random()`` and one bisection.
+
+Wording that names a finding or symptom carries it as a slot, ``[[surface|concept|status]]``
+(:func:`parse_slots`): the catalog strips the brackets once and keeps, per plain string,
+the mentions it holds (:attr:`Catalog.slots`), so the writer records them in the truth.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import tomllib
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -16,7 +21,26 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, Sequence
 
-__all__ = ["Pool", "Concept", "Region", "CaseType", "Catalog", "catalog", "load_data"]
+__all__ = ["Pool", "Concept", "Region", "CaseType", "Catalog", "catalog", "load_data", "parse_slots"]
+
+_SLOT = re.compile(r"\[\[([^\]|]+)(?:\|([^\]|]*))?(?:\|([^\]|]+))?\]\]")
+STATUSES = ("present", "absent", "uncertain", "historical")
+
+
+def parse_slots(text: str) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+    """``"No [[free air|pneumoperitoneum|absent]]."`` -> ``("No free air.", (("free air",
+    "pneumoperitoneum", "absent"),))``: the plain text and its (surface, concept, status)
+    slots (concept defaults to the surface, status to "present")."""
+    slots = []
+    for m in _SLOT.finditer(text):
+        surface, concept, status = m.group(1), m.group(2) or m.group(1), m.group(3) or "present"
+        if status not in STATUSES:
+            raise ValueError(f"slot {m.group(0)!r}: status must be one of {', '.join(STATUSES)}")
+        slots.append((surface, concept, status))
+    plain = _SLOT.sub(lambda m: m.group(1), text)
+    if "[[" in plain or "]]" in plain:
+        raise ValueError(f"malformed slot in {text!r}")
+    return plain, tuple(slots)
 
 
 def load_data(name: str) -> dict[str, Any]:
@@ -65,6 +89,7 @@ class Concept:
     size_mm: tuple[float, float]
     kind: str
     metastatic: bool
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,10 +128,21 @@ class Catalog:
                 size_mm=(float(spec["size_mm"][0]), float(spec["size_mm"][1])),
                 kind=spec["kind"],
                 metastatic=bool(spec.get("metastatic", False)),
+                names=tuple(spec.get("names", ())),
             )
             for name, spec in diseases.items()
         }
-        cases = load_data("cases")
+        # Every concept the truth may name: its family (disease / finding / symptom) and the
+        # other names it goes by (truth/mentions.parquet `family`, `names`).
+        self.findings: dict[str, dict[str, Any]] = load_data("findings")["concepts"]
+        self.family: dict[str, str] = {name: "disease" for name in self.concepts}
+        self.names: dict[str, tuple[str, ...]] = {name: c.names for name, c in self.concepts.items()}
+        for name, spec in self.findings.items():
+            self.family.setdefault(name, spec["family"])
+            self.names.setdefault(name, tuple(spec.get("names", ())))
+        # plain wording -> the (surface, concept, status) slots it holds
+        self.slots: dict[str, tuple[tuple[str, str, str], ...]] = {}
+        cases = self._strip_slots(load_data("cases"))
         self.regions: dict[str, Region] = {
             name: Region(
                 name=name,
@@ -141,11 +177,25 @@ class Catalog:
             region: tuple(sorted(c.name for c in self.concepts.values() if c.organ in spec.locations))
             for region, spec in self.regions.items()
         }
-        self.styles = load_data("styles")
-        self.words = load_data("words")
+        self.styles = self._strip_slots(load_data("styles"))
+        self.words = self._strip_slots(load_data("words"))
         self.anatomy = load_data("anatomy")
 
     # ------------------------------------------------------------------ helpers
+
+    def _strip_slots(self, data: Any) -> Any:
+        """``data`` with every slot's brackets removed; the slots go to :attr:`slots`."""
+        if isinstance(data, str):
+            if "[[" not in data:
+                return data
+            plain, slots = parse_slots(data)
+            self.slots[plain] = slots
+            return plain
+        if isinstance(data, list):
+            return [self._strip_slots(x) for x in data]
+        if isinstance(data, dict):
+            return {k: self._strip_slots(v) for k, v in data.items()}
+        return data
 
     def style_pool(self, items: Sequence[Any], style: int, salt: int) -> Pool:
         """A Zipf pool whose order (and so whose favourite items) depends on the style."""
@@ -173,6 +223,10 @@ class Catalog:
         for concept in self.oncologic_history:
             if concept not in self.concepts:
                 problems.append(f"history: unknown concept {concept!r}")
+        for plain, slots in self.slots.items():
+            for surface, concept, _ in slots:
+                if concept not in self.family:
+                    problems.append(f"{plain!r}: slot {surface!r} names {concept!r}, which no catalog holds")
         tissues = self.anatomy["tissues"]
         for concept in self.concepts.values():
             if concept.tissue not in tissues:

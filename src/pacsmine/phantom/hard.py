@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .catalog import Pool, load_data
+from .catalog import Pool, load_data, parse_slots
 
 __all__ = ["HardWriter", "PHENOMENA", "DISTRACTORS"]
 
@@ -63,8 +63,9 @@ class HardWriter:
         self.list_items = Pool(cues["long_list_item"])
         self.list_len = tuple(int(x) for x in cues["long_list_items"])
         self.normals: dict[str, list[dict[str, str]]] = {}
-        for entry in cues["normal"]:
-            self.normals.setdefault(entry["region"], []).append(entry)
+        for entry in cues["normal"]:  # a normal statement may also name a finding as a slot
+            text, slots = parse_slots(entry["text"])
+            self.normals.setdefault(entry["region"], []).append({**entry, "text": text, "slots": slots})
         self.abbreviations = {c: Pool(v) for c, v in cues["abbreviations"].items()}
         self._abbrev_set = {a for v in cues["abbreviations"].values() for a in v}
         d = cues["distractors"]
@@ -204,6 +205,8 @@ class HardWriter:
         d.present.add(entry["concept"])
         d.negations.append(entry["text"])
         d.mention(entry["text"], entry["term"], entry["concept"], "absent", "normal_statement")
+        for surface, concept, status in entry["slots"]:
+            d.mention(entry["text"], surface, concept, status, "normal_statement")
 
     def distractor(self, d) -> None:
         """One sentence that looks like a reference or a sentence end and is neither."""

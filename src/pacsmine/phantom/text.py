@@ -2,8 +2,9 @@
 
 :class:`ReportWriter` turns one latent case (modality, region, case type, findings)
 into report text shaped like the paper's Figure 1 (HISTORY / TECHNIQUE / COMPARISON /
-FINDINGS / IMPRESSION, or no headers at all), and records, as it writes, every disease
-mention (present / absent / uncertain / historical) and every image reference with the
+FINDINGS / IMPRESSION, or no headers at all), and records, as it writes, every disease,
+finding and symptom mention (present / absent / uncertain / historical; findings and
+symptoms are the slots of the wording, catalog.parse_slots) and every image reference with the
 exact sentence that carries it, each with its *phenomenon* (how it was written). One method
 writes each section (:meth:`ReportWriter.write` calls them in order over a ``_Draft``);
 with ``phantom.difficulty = "hard"`` some sentences are handed to
@@ -153,6 +154,14 @@ class _Draft:
             phenomenon = "abbreviation"
         self.report.mentions.append((sentence, surface, concept, status, phenomenon))
 
+    def slots(self, sentence: str, pieces: tuple[str, ...], phenomenon: str) -> None:
+        """Record the finding and symptom slots (catalog.parse_slots) of the wording
+        ``pieces`` (templates and words) that ``sentence`` was written from."""
+        table = self.writer.cat.slots
+        for piece in pieces:
+            for surface, concept, status in table.get(piece, ()):
+                self.mention(sentence, surface, concept, status, phenomenon)
+
     def size(self, range_mm: tuple[float, float]) -> tuple[str, float]:
         """A measurement drawn in ``range_mm``, written in the style's unit; and its mm."""
         lo, hi = range_mm
@@ -294,11 +303,16 @@ class ReportWriter:
         d.fields["symptom"], d.fields["symptom_cap"] = symptom, _cap(symptom)
         if primary is not None:
             surface = d.surface(primary)
-            sentence = _cap(st.historical.draw(rnd).format_map({**d.fields, "term": surface}))
+            template = st.historical.draw(rnd)
+            sentence = _cap(template.format_map({**d.fields, "term": surface}))
             history.append(sentence)
             d.mention(sentence, surface, primary, "historical", "history")
         else:
-            history.append(_cap(st.plain_history.draw(rnd).format_map(d.fields)))
+            template = st.plain_history.draw(rnd)
+            sentence = _cap(template.format_map(d.fields))
+            history.append(sentence)
+        if "{symptom" in template:
+            d.slots(sentence, (symptom,), "symptom")
         if rnd() < 0.35:
             procs = [self._procedure(rnd) for _ in range(1 if rnd() < 0.7 else 2)]
             history.append(st.procedures.draw(rnd).format(procedures=" and ".join(procs)))
@@ -365,6 +379,7 @@ class ReportWriter:
             }))
             findings.append(sentence)
             d.mention(sentence, surface, concept_name, "present", "finding")
+            d.slots(sentence, (template, adj) if "{adj" in template else (template,), "description")
             for series, instance, written in cited:
                 report.references.append((sentence, series, written, instance,
                                           "reference" if archived else "unarchived"))
@@ -392,10 +407,12 @@ class ReportWriter:
         if self.hard is not None and self.hard.hedge_after(d, chosen, surfaces, loc_pool.draw(rnd)):
             return
         size, _ = d.size((4.0, 15.0))
-        desc = st.hedge_desc.draw(rnd).format(adj=d.adjectives.draw(rnd), size=size)
+        desc_template, adj = st.hedge_desc.draw(rnd), d.adjectives.draw(rnd)
+        desc = desc_template.format(adj=adj, size=size)
         joined = self._join(surfaces, st.hedge_join.draw(rnd))
         sentence = _cap(st.hedge.draw(rnd).format(desc=desc, loc=loc_pool.draw(rnd), terms=joined))
         d.findings.append(sentence)
+        d.slots(sentence, (desc_template, adj) if "{adj" in desc_template else (desc_template,), "description")
         for c, s in zip(chosen, surfaces):
             d.mention(sentence, s, c, "uncertain", "hedge")
 
@@ -457,12 +474,15 @@ class ReportWriter:
         typo = self.config["typo_rate"]
         while words < target:
             if normals and rnd() < 0.55:
-                sentence = normals.pop(int(rnd() * len(normals))) + "."
+                normal = normals.pop(int(rnd() * len(normals)))
+                sentence, pieces, phenomenon = normal + ".", (normal,), "normal"
             else:
-                sentence = self._filler(rnd, st, d.report.region)
+                sentence, pieces = self._filler(rnd, st, d.report.region)
+                phenomenon = "filler"
             if rnd() < typo:
-                sentence = self._typo(rng, sentence)
+                sentence = self._typo(rng, sentence, [s for p in pieces for s, _, _ in self.cat.slots.get(p, ())])
             extra.append(sentence)
+            d.slots(sentence, pieces, phenomenon)
             words += sentence.count(" ") + 1
         body = d.findings[:]
         n_findings = len(d.findings)
@@ -498,25 +518,33 @@ class ReportWriter:
     def _procedure(self, rnd: Callable[[], float]) -> str:
         return self.qualifiers.draw(rnd) + self.roots.draw(rnd) + self.suffixes.draw(rnd)
 
-    def _filler(self, rnd: Callable[[], float], st: _Style, region: str) -> str:
+    def _filler(self, rnd: Callable[[], float], st: _Style, region: str) -> tuple[str, tuple[str, ...]]:
+        """A filler sentence and the wording pieces (template, incidental) it was written from."""
         parts = self.parts[region]
         part = parts.draw(rnd)
         plural = part.endswith("s") and not part.endswith(("ss", "us", "is"))
-        return st.filler.draw(rnd).format(
-            part=part, part_cap=_cap(part), part2=parts.draw(rnd),
-            state=(self.states_plural if plural else self.states).draw(rnd),
-            state_plural=self.states_plural.draw(rnd), incidental=self.incidentals.draw(rnd),
-            modifier=self.modifiers.draw(rnd))
+        template = st.filler.draw(rnd)
+        part2 = parts.draw(rnd)  # drawn in this order: the same seed gives the same text as before
+        state = (self.states_plural if plural else self.states).draw(rnd)
+        state_plural = self.states_plural.draw(rnd)
+        incidental = self.incidentals.draw(rnd)
+        sentence = template.format(
+            part=part, part_cap=_cap(part), part2=part2, state=state, state_plural=state_plural,
+            incidental=incidental, modifier=self.modifiers.draw(rnd))
+        return sentence, ((template, incidental) if "{incidental}" in template else (template,))
 
     @staticmethod
-    def _typo(rng, sentence: str) -> str:
-        """Swap two letters of one word: the misspellings that make a real vocabulary's tail."""
+    def _typo(rng, sentence: str, keep: list[str] = ()) -> str:
+        """Swap two letters of one word: the misspellings that make a real vocabulary's tail.
+        Words of the ``keep`` phrases (the truth's terms) are left as written."""
         words = sentence.split(" ")
         i = int(rng.random() * len(words))
         w = words[i]
         if len(w) >= 5 and w.isalpha():
             p = 1 + int(rng.random() * (len(w) - 3))
             kind = rng.random()
+            if any(w.lower() in k.lower().split() for k in keep):
+                return sentence  # drawn all the same, so that the rest of the report is unchanged
             if kind < 0.4:  # transposed letters
                 words[i] = w[:p] + w[p + 1] + w[p] + w[p + 2:]
             elif kind < 0.7:  # a letter dropped
