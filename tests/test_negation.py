@@ -126,6 +126,7 @@ N_, U_ = "absent", "uncertain"
     ("Clearing of left base airspace disease.", "airspace disease", "absent"),
     ("No interval clearing of the left base opacity.", "opacity", "present"),
     ("No evidence to suggest pneumonia.", "pneumonia", "absent"),
+    ("There is no suggestion of pneumonia.", "pneumonia", "absent"),
     ("There is nothing to suggest a fracture.", "fracture", "absent"),
     ("Without significant interval change of mild subsegmental atelectasis.", "atelectasis", "present"),
 ])
