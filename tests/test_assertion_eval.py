@@ -76,6 +76,19 @@ def test_ct_scores_by_hand(tmp_path):
     assert out["present"] == binary_scores(1, 0, 1)
 
 
+def test_ct_locator_skips_phrases_that_name_something_else(tmp_path):
+    md = ("```text\nLUNGS: 3 mm nodule, likely an intrapulmonary lymph node.\n"
+          "LYMPH NODES: No enlarged mediastinal lymph nodes.\n```\n\n## Extracted Findings\n\n"
+          "- lymphadenopathy\n  - presence: absent\n")
+    (tmp_path / "a.md").write_text(md, encoding="utf-8")
+    details: list = []
+    out = evaluate_ct_findings(tmp_path, ConText(), normal={}, details=details)
+    # Scored at "lymph nodes" of the second sentence (negated), not at the intrapulmonary node.
+    assert out["n"] == 1 and out["negation"] == binary_scores(1, 0, 0)
+    assert details[0]["sentence"].startswith("LYMPH NODES:") and details[0]["status"] == "absent"
+    assert details[0]["report"] == "a" and details[0]["gold"] == "absent"
+
+
 def test_ct_findings_floor():
     folder = shared_file("ct_findings/reports")
     res = evaluate_ct_findings(folder, ConText())

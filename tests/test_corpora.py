@@ -29,6 +29,41 @@ PLEURA: No effusion.
 """
 
 
+MD_KEYS = """```text
+x
+```
+
+## Extracted Findings
+
+- cardiomegaly
+  - Presence: absent
+- pleural effusion
+  - present: absent
+- nodule
+  - presence absent
+- mass
+  - presence; absent
+- pneumothorax
+  - absent
+- [emphysema](e.md)
+  - size: 3 mm
+  - [pericardial effusion](p.md)
+  - severity: absent
+- granuloma
+  - presentation: typical
+"""
+
+
+def test_read_ct_findings_reads_the_presence_key_as_the_extractions_write_it(tmp_path):
+    (tmp_path / "r.md").write_text(MD_KEYS, encoding="utf-8")
+    (report,) = read_ct_findings(tmp_path)
+    # A mis-indented linked finding is a finding; "severity: absent" is absent; "presentation"
+    # is no presence key, so the granuloma stays present.
+    assert report["findings"] == [("cardiomegaly", "absent"), ("pleural effusion", "absent"), ("nodule", "absent"),
+                                  ("mass", "absent"), ("pneumothorax", "absent"), ("emphysema", "present"),
+                                  ("pericardial effusion", "absent"), ("granuloma", "present")]
+
+
 def test_read_ct_findings(tmp_path):
     (tmp_path / "r1.md").write_text(MD, encoding="utf-8")
     (tmp_path / "r2.md").write_text("no text block", encoding="utf-8")

@@ -111,6 +111,24 @@ N_, U_ = "absent", "uncertain"
     ("Small bilateral pleural effusions suspected.", "pleural effusions", "uncertain"),
     ("Resolution of previously demonstrated bilateral pleural effusions.", "pleural effusions", "absent"),
     ("The nodules are not definitely seen.", "nodules", "absent"),
+    # Second round (errors read on the CT items and IU X-ray): a finding taken out is absent,
+    # "indeterminate" describes a finding that is there, "suggest" hedges, orders ask.
+    ("Status post removal of anterior mediastinal mass.", "mediastinal mass", "absent"),
+    ("Status post lobectomy for lung cancer.", "lung cancer", "historical"),
+    ("There is a 1.9 cm indeterminate left adrenal nodule.", "adrenal nodule", "present"),
+    ("Appearance suggest atelectasis.", "atelectasis", "uncertain"),
+    ("Features suggest a combination of consolidation and atelectasis.", "consolidation", "uncertain"),
+    ("There is suggestion of minimal airspace disease.", "airspace disease", "uncertain"),
+    ("Possibility of a nondisplaced rib fracture.", "rib fracture", "uncertain"),
+    ("The differential could include interstitial edema.", "edema", "uncertain"),
+    ("CT is the best test to determine if there is any mediastinal adenopathy.", "adenopathy", "uncertain"),
+    ("Limited exam, for evaluation of fractures.", "fractures", "uncertain"),
+    ("Clearing of left base airspace disease.", "airspace disease", "absent"),
+    ("No interval clearing of the left base opacity.", "opacity", "present"),
+    ("No evidence to suggest pneumonia.", "pneumonia", "absent"),
+    ("There is no suggestion of pneumonia.", "pneumonia", "absent"),
+    ("There is nothing to suggest a fracture.", "fracture", "absent"),
+    ("Without significant interval change of mild subsegmental atelectasis.", "atelectasis", "present"),
 ])
 def test_assertion_status(ctx, sentence, word, status):
     start = sentence.index(word)

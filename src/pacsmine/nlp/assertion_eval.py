@@ -14,7 +14,9 @@ labelled finding marked present or absent:
    (``[ct_surfaces]``: "lymph nodes" for lymphadenopathy). The first step that finds it
    wins. An occurrence inside a sentence's leading "HEADER:" counts only where no step finds
    one elsewhere; an occurrence inside a longer occurrence of another label of the same
-   report ("nodule" inside "thyroid nodules") belongs to that label and is skipped.
+   report ("nodule" inside "thyroid nodules") belongs to that label and is skipped, and so is
+   one inside a phrase that names something else (``[ct_not_surfaces]``: "intrapulmonary
+   lymph node" is no lymphadenopathy).
 3. A finding found nowhere is *not located* and not scored; a located one is scored once, at
    its first mention in the text: predicted absent when the method's status there is
    "absent", present when it is "present" or "historical".
@@ -187,20 +189,25 @@ def _predict(flags: Sequence[Mapping[str, Any]]) -> tuple[bool, bool]:
 
 
 def evaluate_ct_findings(folder: str | Path, assertion, normaliser=None, synonyms: Sequence[Sequence[str]] = (),
-                         normal: Mapping[str, Any] | None = None, max_gap: int = 3) -> dict:
+                         normal: Mapping[str, Any] | None = None, max_gap: int = 3,
+                         details: list | None = None) -> dict:
     """Assertion on ../shared/data/ct_findings (the module's method).
 
     ``assertion``: the method under test; ``normaliser``: word -> key (None: the matcher's
     default :class:`pacsmine.nlp.terms.Normaliser`); ``synonyms``: finding-model name groups
     (:func:`pacsmine.nlp.corpora.read_finding_synonyms`); ``normal``: the parsed normal
     statement rules whose anatomy phrases locate findings (None: the packaged ones).
-    Returns ``{"negation", "present", "n", "labelled", "not_located"}``.
+    Returns ``{"negation", "present", "n", "labelled", "not_located"}``. ``details``, when a
+    list, receives one dict per scored item: ``report``, ``finding``, ``gold`` ("absent" or
+    "present"), ``status`` (the method's), ``sentence``, ``start``, ``end`` (the span scored).
     """
     from .terms import Normaliser
 
     norm = normaliser or Normaliser()
     normal = normal if normal is not None else _rules("normal_findings.toml")
-    extra = _rules("assertion_eval.toml").get("ct_surfaces", {})
+    eval_rules = _rules("assertion_eval.toml")
+    extra = eval_rules.get("ct_surfaces", {})
+    not_surfaces = eval_rules.get("ct_not_surfaces", {})
     items = []
     labelled = not_located = 0
     for report in read_ct_findings(folder):
@@ -214,6 +221,9 @@ def evaluate_ct_findings(folder: str | Path, assertion, normaliser=None, synonym
             labelled += 1
             names, phrasings = surfaces[k]
             others = [w for j, ws in enumerate(written) if j != k for w in ws]
+            # Phrases that hold a surface but name something else ("intrapulmonary lymph node").
+            others += [(o[0], o[2], o[3]) for p in not_surfaces.get(" ".join(finding.lower().split()), ())
+                       for o in locate(norm, p, doc)]
 
             def own(occurrences):
                 return [o for o in occurrences if not any(
@@ -232,6 +242,9 @@ def evaluate_ct_findings(folder: str | Path, assertion, normaliser=None, synonym
             _, sentence, a, b = min(found, key=lambda o: (o[0], o[2], -o[3]))
             status = span_status(assertion.assert_span(sentence, a, b))
             items.append((presence == "absent", status == "absent", status in ("present", "historical")))
+            if details is not None:
+                details.append({"report": report["report"], "finding": finding, "gold": presence,
+                                "status": status, "sentence": sentence, "start": a, "end": b})
     return _score_items(items) | {"labelled": labelled, "not_located": not_located}
 
 
@@ -316,13 +329,14 @@ def _listed_codes(report: dict, annotator) -> set[str]:
     return listed
 
 
-def evaluate_iu_xray(csv_path: str | Path, assertion, annotator=None) -> dict:
+def evaluate_iu_xray(csv_path: str | Path, assertion, annotator=None, details: list | None = None) -> dict:
     """Assertion on ../shared/data/iu_xray/indiana_reports.csv (findings + impression):
     :func:`evaluate_iu_reports` over :func:`pacsmine.nlp.corpora.read_iu_reports`."""
-    return evaluate_iu_reports(read_iu_reports(csv_path), assertion, annotator)
+    return evaluate_iu_reports(read_iu_reports(csv_path), assertion, annotator, details=details)
 
 
-def evaluate_iu_reports(reports: Iterable[dict], assertion=None, annotator=None, mentions=None) -> dict:
+def evaluate_iu_reports(reports: Iterable[dict], assertion=None, annotator=None, mentions=None,
+                        details: list | None = None) -> dict:
     """Report-level agreement of findings with IU-style hand-coded labels (module docstring).
 
     ``reports``: dicts as :func:`pacsmine.nlp.corpora.read_iu_reports` yields (the raw CSV)
@@ -332,7 +346,10 @@ def evaluate_iu_reports(reports: Iterable[dict], assertion=None, annotator=None,
     found are the annotator's own matches asserted by ``assertion``, or, with ``mentions``
     (extract/terms.parquet), the stage's mentions and flags for the report's kept
     ``sentence_indices`` (all of them when the report lists none). ``labelled``: how many
-    label concepts there were and how many the text mentions.
+    label concepts there were and how many the text mentions. ``details``, when a list,
+    receives one dict per oracle item: ``report``, ``finding`` (the heading), ``gold``
+    ("absent" or "present"), ``status`` ("absent" when every occurrence is absent, else the
+    first occurrence's not absent status), ``sentence``, ``start``, ``end`` (that occurrence).
     """
     from .terms import Normaliser
 
@@ -357,6 +374,13 @@ def evaluate_iu_reports(reports: Iterable[dict], assertion=None, annotator=None,
                     listed = bool(related[heading] & report["problems"])
                     flags = [assertion.assert_span(s, a, b) for _, s, a, b in occurrences]
                     oracle.append((not listed, *_predict(flags)))
+                    if details is not None:
+                        statuses = [span_status(f) for f in flags]
+                        k = next((i for i, st in enumerate(statuses) if st != "absent"), 0)
+                        _, s, a, b = occurrences[k]
+                        details.append({"report": report["report"], "finding": heading,
+                                        "gold": "present" if listed else "absent", "status": statuses[k],
+                                        "sentence": s, "start": a, "end": b})
         if annotator is None:
             continue
         listed = _listed_codes(report, annotator)

@@ -22,9 +22,14 @@ from typing import Iterator
 
 __all__ = ["read_ct_findings", "read_iu_reports", "read_finding_synonyms"]
 
-_LINK = re.compile(r"^- \[([^\]]+)\]")
+_LINK = re.compile(r"^\s*- \[([^\]]+)\]")  # a linked finding, also where mis-indented
 _BARE = re.compile(r"^- ([^\[\\(]+)")
-_PRESENCE = re.compile(r"^\s*-?\s*presence:\s*(\w+)")
+# The presence key as the extractions write it, misspellings included ("Presence", "present:",
+# "presece", "resence", "presence absent", "presence; absent"), or a bare "- absent" sub-item;
+# a "severity: absent" line also says the finding is absent.
+_PRESENCE = re.compile(r"^\s*-?\s*(?:presence|present|presece|resence)\b\s*[:;]?\s*(\w+)", re.IGNORECASE)
+_BARE_VALUE = re.compile(r"^\s+-\s*(absent|present)\s*$", re.IGNORECASE)
+_SEVERITY_ABSENT = re.compile(r"^\s*-?\s*severity\s*:\s*absent\b", re.IGNORECASE)
 
 
 def read_ct_findings(folder: str | Path) -> Iterator[dict]:
@@ -33,7 +38,9 @@ def read_ct_findings(folder: str | Path) -> Iterator[dict]:
     ``text`` block; the findings are the list under "## Extracted Findings". A finding
     listed without a presence line is described (location, size), so it counts as present;
     misspelt values ("absnet", "prsent") are read by their start; any other value leaves
-    the finding out."""
+    the finding out. The presence key is read in any case and in its misspellings of the
+    data ("Presence", "present", "presece", "resence"), with a colon, a semicolon or neither,
+    and a bare "- absent" sub-item; "severity: absent" marks the finding absent too."""
     for path in sorted(Path(folder).glob("*.md")):
         raw = path.read_text("utf-8")
         if "```text" not in raw:
@@ -48,7 +55,10 @@ def read_ct_findings(folder: str | Path) -> Iterator[dict]:
             if m:
                 findings.append([m.group(1).strip(), "present"])
                 continue
-            p = _PRESENCE.match(line)
+            if _SEVERITY_ABSENT.match(line) and findings:
+                findings[-1][1] = "absent"
+                continue
+            p = _PRESENCE.match(line) or _BARE_VALUE.match(line)
             if p and findings:
                 value = p.group(1).lower()
                 if value.startswith("ab"):
