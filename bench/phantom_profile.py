@@ -28,11 +28,13 @@ import argparse
 import csv
 import math
 import os
-import platform
 import re
 import statistics
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
 
 os.environ.setdefault("PACSMINE_NO_PROGRESS", "1")
 
@@ -128,15 +130,6 @@ def medpix() -> list[str] | None:
         return [r["text"] for r in csv.DictReader(fh) if r["text"].strip()]
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -158,7 +151,7 @@ def main() -> None:
             continue
         rows.append(profile(name, texts))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"# {_cpu()}, load {load:.2f}")
+    print(f"# {cpu_model()}, load {load:.2f}")
     print(f"| {'corpus':<26} | reports | neg% | words mean | words sd | types@10k | types@50k | heaps |")
     print("|" + "|".join("-" * w for w in (28, 9, 6, 12, 10, 11, 11, 7)) + "|")
     for r in rows:

@@ -35,7 +35,6 @@ import argparse
 import csv
 import importlib.util
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -44,6 +43,9 @@ import time
 import tomllib
 from collections import Counter
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
 
 os.environ.setdefault("PACSMINE_NO_PROGRESS", "1")
 REPO = Path(__file__).resolve().parents[1]
@@ -234,19 +236,10 @@ def score_hard(parser, refs: list[dict], distractors: list[dict]) -> dict:
             "distractors": {k: (kinds[k], with_false[k], false[k]) for k in sorted(kinds)}}
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--base", default="main", help="git revision of the 'before' parser (default: main)")
+    ap.add_argument("--base", default="a123d7a", help="git revision of the 'before' parser (default: a123d7a, before issue 7)")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--show-wrong", action="store_true", help="list the table rows each parser gets wrong")
     ap.add_argument("--phantom", type=int, default=5000, help="also time on this many phantom reports (0: skip)")

@@ -23,31 +23,25 @@ abbreviation table). Columns:
 from __future__ import annotations
 
 import argparse
+import sys
 import csv
 import os
-import platform
 import time
 from pathlib import Path
 
 from pacsmine.config import load_config
-from pacsmine.nlp.negation import read_ct_findings, read_iu_reports
+from pacsmine.nlp.corpora import read_ct_findings, read_iu_reports
 from pacsmine.nlp.sentences import SentenceSplitter
 from pacsmine.nlp.terms import TermAnnotator
 from pacsmine.nlp.vocabulary.coverage import ReportCounts, located, score_report
 from pacsmine.nlp.vocabulary.mesh import uninvert
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 LEFT_OUT = {"normal", "no indexing"}
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def finding_headings(mesh_dir: Path) -> tuple[set[str], set[str]]:
