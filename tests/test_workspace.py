@@ -330,3 +330,20 @@ def test_an_empty_output_folder_is_kept(tmp_path):
     ws.run_stage("demo", {}, {}, body)
     assert (tmp_path / "demo" / "images").is_dir()
     assert not ws.run_stage("demo", {}, {}, body).ran
+
+
+def test_worker_processes_do_not_keep_the_lock(tmp_path):
+    # A pool worker forked during a stage outlives its parent when the parent is killed; it
+    # must not keep the workspace locked for the next run.
+    import multiprocessing
+
+    ws = Workspace(tmp_path)
+    with ws.lock("extract"):
+        worker = multiprocessing.get_context("fork").Process(target=time.sleep, args=(30,))
+        worker.start()
+    try:
+        with Workspace(tmp_path).lock("extract"):
+            pass
+    finally:
+        worker.kill()
+        worker.join()

@@ -272,6 +272,18 @@ class StageMissing(FileNotFoundError):
 _HELD: dict[Path, list] = {}
 
 
+def _release_in_child() -> None:
+    """In a forked child (a pool worker): close the inherited lock files. The flock stays
+    with the parent; a worker that outlives a killed parent must not keep the workspace locked."""
+    for fd, _ in _HELD.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_release_in_child)
+
+
 def _lock_holder(path: Path) -> str:
     try:
         info = json.loads(path.read_text("utf-8"))
