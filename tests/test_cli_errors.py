@@ -191,3 +191,20 @@ def test_ctrl_c_during_topics_is_one_line(phantom_ws, tmp_path):
     ws = tmp_path / "ws"
     shutil.copytree(phantom_ws / "ws", ws)
     _assert_interrupted(_interrupt(["topics", "-w", str(ws)], ws / "topics" / ".partial-*", 0.3))
+
+
+def test_disk_full_as_pyarrow_reports_it_names_the_workspace(tmp_path, capsys, monkeypatch):
+    # pyarrow's error carries errno 28 but no file name: the line names the --workspace.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import pacsmine.ingest
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    monkeypatch.setattr(pacsmine.ingest, "run_ingest",
+                        lambda *a, **k: pq.write_table(pa.table({"a": list(range(100_000))}), "/dev/full"))
+    code, lines = _cli(capsys, "ingest", str(tmp_path), "-w", str(tmp_path / "ws"))
+    assert code == 1
+    line = _one_line(lines)
+    assert "no space left" in line and str(tmp_path / "ws") in line
