@@ -200,10 +200,17 @@ def test_disk_full_as_pyarrow_reports_it_names_the_workspace(tmp_path, capsys, m
 
     import pacsmine.ingest
 
-    if not Path("/dev/full").exists():
-        pytest.skip("no /dev/full on this system")
-    monkeypatch.setattr(pacsmine.ingest, "run_ingest",
-                        lambda *a, **k: pq.write_table(pa.table({"a": list(range(100_000))}), "/dev/full"))
+    import stat
+
+    if not (Path("/dev/full").exists() and stat.S_ISCHR(Path("/dev/full").stat().st_mode)):
+        pytest.skip("no /dev/full device on this system")
+
+    def fill(*args, **kwargs):
+        # An open stream, not a path: on error pq.write_table(path) deletes the path.
+        with pa.OSFile("/dev/full", "wb") as sink:
+            pq.write_table(pa.table({"a": list(range(100_000))}), sink)
+
+    monkeypatch.setattr(pacsmine.ingest, "run_ingest", fill)
     code, lines = _cli(capsys, "ingest", str(tmp_path), "-w", str(tmp_path / "ws"))
     assert code == 1
     line = _one_line(lines)
