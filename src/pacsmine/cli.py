@@ -326,17 +326,21 @@ def _run(command_app: typer.Typer, args: Optional[list[str]] = None) -> None:
         os.register_at_fork(after_in_child=_quiet_child)
         _STATE["at_fork"] = True
     _STATE.update(debug=False, interrupted=False)
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()  # signals go to the main thread only
     previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, _on_sigint)
+    if main_thread:
+        signal.signal(signal.SIGINT, _on_sigint)
     status = 0
     try:
         result = typer.main.get_command(command_app).main(args=args, prog_name="pacsmine", standalone_mode=False)
         status = result if isinstance(result, int) else 0
         if _STATE["interrupted"]:  # Typer turns Ctrl-C into a silent exit status 130
             status = _interrupted()
-    except click.NoArgsIsHelpError as exc:
+    except click.NoArgsIsHelpError as exc:  # `pacsmine` alone: the help, status 2 as before
         exc.show()
-        status = 0
+        status = exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
         status = _interrupted()
     except typer.Exit as exc:
@@ -350,7 +354,8 @@ def _run(command_app: typer.Typer, args: Optional[list[str]] = None) -> None:
             status, line = describe_error(exc, args)
             print(" ".join(line.split()), file=sys.stderr, flush=True)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
     sys.exit(status)
 
 
