@@ -13,6 +13,7 @@ The global ``--debug`` adds the traceback.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -359,15 +360,47 @@ def _run(command_app: typer.Typer, args: Optional[list[str]] = None) -> None:
     sys.exit(status)
 
 
-def _interrupted() -> int:
-    """Stop the worker processes still starting or running (a pool interrupted while it
-    was being built is not stopped by its own code), then say so in one line."""
-    import multiprocessing
+def _child_pids() -> list[int]:
+    """Pids of this process's children (Linux /proc; empty elsewhere)."""
+    me, found = os.getpid(), []
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                        if int(fh.read().rsplit(")", 1)[1].split()[1]) == me:
+                            found.append(int(entry))
+    return found
 
+
+def _interrupted() -> int:
+    """Stop the worker processes still starting or running, then say so in one line.
+
+    A ``multiprocessing.Pool`` interrupted inside its constructor is never terminated by
+    the code that built it, and its handler thread would fork new workers in place of the
+    stopped ones (printing their start-up lines after this one): such pools are found and
+    stopped first."""
+    import gc
+    import multiprocessing
+    import multiprocessing.pool
+
+    for obj in gc.get_objects():
+        if isinstance(obj, multiprocessing.pool.Pool):
+            try:
+                obj.terminate()
+            except Exception:  # noqa: BLE001 - half-built: stop its handler thread at least
+                handler = getattr(obj, "_worker_handler", None)
+                if handler is not None:
+                    handler._state = multiprocessing.pool.TERMINATE
     for child in multiprocessing.active_children():
         child.terminate()
     for child in multiprocessing.active_children():
         child.join(5)
+    # A worker forked a moment before Ctrl-C may not be registered anywhere yet.
+    for pid in _child_pids():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
     print(INTERRUPTED, file=sys.stderr, flush=True)
     return 130
 
