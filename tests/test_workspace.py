@@ -332,15 +332,23 @@ def test_an_empty_output_folder_is_kept(tmp_path):
     assert not ws.run_stage("demo", {}, {}, body).ran
 
 
+def _started_then_sleep(started):
+    started.set()
+    time.sleep(30)
+
+
 def test_worker_processes_do_not_keep_the_lock(tmp_path):
     # A pool worker forked during a stage outlives its parent when the parent is killed; it
     # must not keep the workspace locked for the next run.
     import multiprocessing
 
+    fork = multiprocessing.get_context("fork")
+    started = fork.Event()
     ws = Workspace(tmp_path)
     with ws.lock("extract"):
-        worker = multiprocessing.get_context("fork").Process(target=time.sleep, args=(30,))
+        worker = fork.Process(target=_started_then_sleep, args=(started,))
         worker.start()
+        assert started.wait(30)  # the worker runs: the fork's child hooks are done
     try:
         with Workspace(tmp_path).lock("extract"):
             pass
