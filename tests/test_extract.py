@@ -373,3 +373,42 @@ def test_auto_cache_bypasses_text_that_does_not_repeat(monkeypatch):
     assert nlp._use_cache and len(nlp._cache) == 3
     with pytest.raises(ValueError, match="sentence cache mode"):
         nlp.set_sentence_cache("sometimes")
+
+
+def test_a_lost_batch_stops_the_stage_without_a_manifest(tmp_path, monkeypatch):
+    # Another run removing this run's scratch mid-way (issue 8): batch 0's part files vanish
+    # while batch 2 is processed. The stage must not finish with 3 of 4 reports.
+    import pacsmine.nlp.extract as ex
+    from pacsmine.workspace import StageIncomplete
+
+    ws = make_ingest(tmp_path)
+    real_batch = ex._process_batch
+
+    def batch(task):
+        if task[0] == 2:
+            for part in __import__("pathlib").Path(task[2]).glob("*-000000*"):
+                part.unlink()
+        return real_batch(task)
+
+    monkeypatch.setattr(ex, "_process_batch", batch)
+    with pytest.raises(StageIncomplete, match="1 of 4 planned batches"):
+        run_extract(ws, config(**{"extract.batch_size": 1}))
+    assert not ws.has("extract")
+
+
+def test_changed_negation_rules_or_stoplist_rerun_the_stage(tmp_path):
+    from importlib import resources
+
+    ws = make_ingest(tmp_path / "ws")
+    rules = tmp_path / "context.toml"
+    rules.write_text(resources.files("pacsmine.nlp").joinpath("rules", "context.toml").read_text("utf-8"))
+    stoplist = tmp_path / "stop.txt"
+    stoplist.write_text("mass\n")
+    cfg = config(**{"extract.terms.negation.rules": f'"{rules}"', "extract.terms.stoplist": f'"{stoplist}"'})
+    assert run_extract(ws, cfg).ran
+    assert not run_extract(ws, cfg).ran
+    rules.write_text(rules.read_text().replace('"no", ', ""))
+    assert run_extract(ws, cfg).ran
+    stoplist.write_text("mass\nnodule\n")
+    assert run_extract(ws, cfg).ran
+    assert str(rules) in ws.manifest("extract")["files"]

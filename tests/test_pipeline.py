@@ -122,3 +122,15 @@ def test_demo_evaluates_the_easy_and_the_hard_phantom(tmp_path, monkeypatch):
     # a second demo finds both phantoms current
     again = run_demo(config, reports=40)
     assert again["hard"]["extract"] == hard["extract"]
+
+
+def test_run_holds_the_workspace_lock_across_stages(tmp_path, monkeypatch):
+    import pacsmine.pipeline as pipeline
+    from pacsmine.workspace import _HELD, Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    seen = []
+    monkeypatch.setitem(pipeline.STAGES, "a", "pacsmine.pipeline:_runner")
+    monkeypatch.setattr(pipeline, "_runner", lambda stage: lambda *a, **k: seen.append(ws.root in _HELD))
+    pipeline.run_pipeline(tmp_path, ws, {"run": {"stages": ["ingest", "a"]}})
+    assert seen == [True, True] and ws.root not in _HELD

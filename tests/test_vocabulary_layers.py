@@ -68,3 +68,17 @@ def test_config_errors_are_clear(tmp_path, bad, message):
     (tmp_path / "a").write_text("", encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         load_layers({"vocabularies": str(tmp_path)} | bad)
+
+
+def test_data_files_lists_every_file_the_section_names(tmp_path):
+    from pacsmine.nlp.vocabulary.layers import data_files
+
+    section = {"layers": ["do", "fm", "gone"], "vocabularies": str(tmp_path), "ontology": str(tmp_path / "do.obo"),
+               "stoplist": str(tmp_path / "stop.txt"), "abbreviations": {"file": str(tmp_path / "abbr.tsv")},
+               "negation": {"rules": str(tmp_path / "context.toml")},
+               "sources": {"do": {"format": "disease_ontology"}, "fm": {"format": "finding_models", "path": "fm"},
+                           "gone": {"format": "tsv", "path": "absent.tsv"}}}
+    assert data_files(section) == [tmp_path / "do.obo", tmp_path / "fm", tmp_path / "absent.tsv",
+                                   tmp_path / "stop.txt", tmp_path / "abbr.tsv", tmp_path / "context.toml"]
+    assert data_files({"layers": [], "sources": {}, "stoplist": "", "abbreviations": {"file": ""},
+                       "negation": {"rules": ""}}) == []

@@ -3,18 +3,41 @@
 Each command parses its options, loads the one effective config, and calls one
 function of a stage module; no mining logic lives here. Stage modules are
 imported inside the commands so that ``--help`` stays instant.
+
+Errors are handled in one place (:func:`_run`, around every command): one line on
+stderr and exit status 2 for a usage error (a bad option or setting, a missing
+column, no reports, a stage run before its input), 1 for an environment error
+(disk full, a read-only or busy workspace) or anything unexpected, 130 for Ctrl-C.
+The global ``--debug`` adds the traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
+import re
+import signal
 import sys
+import traceback
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-app = typer.Typer(
+INTERRUPTED = "interrupted; rerun the same command to resume"
+_STATE = {"debug": False, "interrupted": False, "at_fork": False}
+
+
+class _App(typer.Typer):
+    """The Typer app, run under :func:`_run`'s error handling (what the console script calls)."""
+
+    def __call__(self, args: Optional[list[str]] = None, **_: Any) -> None:  # pragma: no cover - via tests of _run
+        _run(self, args)
+
+
+app = _App(
     help="Mine a PACS export (reports + key images) into labels, vectors and image models.",
     no_args_is_help=True,
     add_completion=False,
@@ -27,6 +50,14 @@ topics_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(topics_app, name="topics")
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="On an error, print the full traceback too.")] = False,
+) -> None:
+    """Mine a PACS export (reports + key images) into labels, vectors and image models."""
+    _STATE["debug"] = debug
+
 
 ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="TOML file overriding the defaults.", exists=True)
@@ -246,6 +277,164 @@ def demo(
     # run.demo.overrides apply on top of the defaults and the file; --set still wins.
     demo_overrides = _config(config, set_)["run"]["demo"]["overrides"]
     run_demo(_config(config, [*demo_overrides, *(set_ or [])]), reports=reports)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _quiet_child() -> None:
+    """In a forked worker: Ctrl-C is the parent's to handle (it stops the pool); a worker
+    that took it too would print its own traceback, interleaved with the others'."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    _STATE["interrupted"] = True
+    raise KeyboardInterrupt
+
+
+def _workspace_arg(args: list[str]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg in ("-w", "--workspace") and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--workspace="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _errno(exc: OSError) -> int | None:
+    if exc.errno is not None:
+        return exc.errno
+    found = re.search(r"errno (\d+)", str(exc), re.IGNORECASE)  # pyarrow's IO errors carry it in the text
+    return int(found.group(1)) if found else None
+
+
+def _click():
+    """The click exceptions of the running Typer (Typer 0.2x vendors its own click)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - a Typer that uses the click package
+        from click import exceptions
+    return exceptions
+
+
+def describe_error(exc: BaseException, args: list[str]) -> tuple[int, str]:
+    """(exit status, one line) for an exception that ended a command."""
+    click = _click()
+
+    from .workspace import StageIncomplete, StageMissing, WorkspaceBusy
+
+    if isinstance(exc, click.UsageError):
+        path = exc.ctx.command_path if exc.ctx is not None else "pacsmine"
+        return 2, f"{path}: {exc.format_message()} (see {path} --help)"
+    if isinstance(exc, click.ClickException):
+        return exc.exit_code or 1, f"pacsmine: {exc.format_message()}"
+    if isinstance(exc, (StageMissing, ValueError)):  # IngestError, config and input errors are ValueErrors
+        return 2, f"pacsmine: {exc}"
+    if isinstance(exc, (WorkspaceBusy, StageIncomplete)):
+        return 1, f"pacsmine: {exc}"
+    if isinstance(exc, OSError):
+        number = _errno(exc)
+        where = exc.filename or _workspace_arg(args) or "the workspace"
+        if number in (errno.ENOSPC, errno.EDQUOT):
+            return 1, (f"pacsmine: no space left on device writing {where}; free some space or use "
+                       "--workspace on another disk, then rerun the same command to resume")
+        if number == errno.EROFS:
+            return 1, (f"pacsmine: read-only file system: cannot write {where}; use --workspace on a "
+                       "writable disk")
+        if number in (errno.EACCES, errno.EPERM):
+            return 1, (f"pacsmine: permission denied on {where}; make it writable (readable, for an input) "
+                       "or use another --workspace")
+        return 1, f"pacsmine: {exc.strerror or exc}: {where}"
+    return 1, (f"pacsmine: unexpected error: {type(exc).__name__}: {exc} "
+               "(rerun with --debug for the traceback, and report it)")
+
+
+def _run(command_app: typer.Typer, args: Optional[list[str]] = None) -> None:
+    """Run the command line ``args`` (default ``sys.argv[1:]``) and exit with its status."""
+    click = _click()
+
+    args = list(sys.argv[1:] if args is None else args)
+    if not _STATE["at_fork"]:
+        os.register_at_fork(after_in_child=_quiet_child)
+        _STATE["at_fork"] = True
+    _STATE.update(debug=False, interrupted=False)
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()  # signals go to the main thread only
+    previous = signal.getsignal(signal.SIGINT)
+    if main_thread:
+        signal.signal(signal.SIGINT, _on_sigint)
+    status = 0
+    try:
+        result = typer.main.get_command(command_app).main(args=args, prog_name="pacsmine", standalone_mode=False)
+        status = result if isinstance(result, int) else 0
+        if _STATE["interrupted"]:  # Typer turns Ctrl-C into a silent exit status 130
+            status = _interrupted()
+    except click.NoArgsIsHelpError as exc:  # `pacsmine` alone: the help, status 2 as before
+        exc.show()
+        status = exc.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        status = _interrupted()
+    except typer.Exit as exc:
+        status = exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - the one place every error becomes one line
+        if _STATE["interrupted"]:
+            status = _interrupted()
+        else:
+            if _STATE["debug"]:
+                traceback.print_exc()
+            status, line = describe_error(exc, args)
+            print(" ".join(line.split()), file=sys.stderr, flush=True)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    sys.exit(status)
+
+
+def _child_pids() -> list[int]:
+    """Pids of this process's children (Linux /proc; empty elsewhere)."""
+    me, found = os.getpid(), []
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                        if int(fh.read().rsplit(")", 1)[1].split()[1]) == me:
+                            found.append(int(entry))
+    return found
+
+
+def _interrupted() -> int:
+    """Stop the worker processes still starting or running, then say so in one line.
+
+    A ``multiprocessing.Pool`` interrupted inside its constructor is never terminated by
+    the code that built it, and its handler thread would fork new workers in place of the
+    stopped ones (printing their start-up lines after this one): such pools are found and
+    stopped first."""
+    import gc
+    import multiprocessing
+    import multiprocessing.pool
+
+    for obj in gc.get_objects():
+        if isinstance(obj, multiprocessing.pool.Pool):
+            try:
+                obj.terminate()
+            except Exception:  # noqa: BLE001 - half-built: stop its handler thread at least
+                handler = getattr(obj, "_worker_handler", None)
+                if handler is not None:
+                    handler._state = multiprocessing.pool.TERMINATE
+    for child in multiprocessing.active_children():
+        child.terminate()
+    for child in multiprocessing.active_children():
+        child.join(5)
+    # A worker forked a moment before Ctrl-C may not be registered anywhere yet.
+    for pid in _child_pids():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+    print(INTERRUPTED, file=sys.stderr, flush=True)
+    return 130
 
 
 def main() -> None:  # pragma: no cover - entry point

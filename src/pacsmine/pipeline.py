@@ -36,14 +36,16 @@ def _runner(stage: str):
 
 
 def run_pipeline(export: Path, ws: Workspace, config: dict[str, Any], force: bool = False) -> list[StageResult]:
-    """Run ``config["run"]["stages"]`` in order on ``export`` into ``ws``."""
+    """Run ``config["run"]["stages"]`` in order on ``export`` into ``ws``, holding the
+    workspace lock throughout (no other run gets in between two stages)."""
     results = []
-    for stage in config["run"]["stages"]:
-        runner = _runner(stage)
-        if stage == "ingest":
-            results.append(runner(Path(export), ws, config, force=force))
-        else:
-            results.append(runner(ws, config, force=force))
+    with ws.lock("run"):
+        for stage in config["run"]["stages"]:
+            runner = _runner(stage)
+            if stage == "ingest":
+                results.append(runner(Path(export), ws, config, force=force))
+            else:
+                results.append(runner(ws, config, force=force))
     return results
 
 

