@@ -218,7 +218,7 @@ def _body(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _curve(selection: dict[str, Any]) -> dict[str, Any]:
-    keys = ("chosen_k", "rule", "at_grid_edge", "grid", "k", "perplexity", "npmi", "n_train", "n_heldout")
+    keys = ("chosen_k", "rule", "at_cap", "rule_k", "cap_fallback", "at_grid_edge", "grid", "k", "perplexity", "npmi", "n_train", "n_heldout")
     return {key: selection.get(key) for key in keys}
 
 
