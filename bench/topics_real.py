@@ -104,7 +104,9 @@ def measure(ws: Path, seconds: float = float("nan")) -> dict:
     selection = json.loads((ws / "topics" / "level1" / "selection.json").read_text("utf-8"))
     topics = pq.read_table(ws / "topics" / "level1" / "topics.parquet").to_pylist()
     docs = pq.read_metadata(ws / "extract" / "documents.parquet").num_rows
-    vocab = pq.read_table(ws / "extract" / "vocabulary.parquet", columns=["kept"]).column("kept").to_pylist()
+    vocab_table = pq.read_table(ws / "extract" / "vocabulary.parquet", columns=["term", "doc_freq", "kept"])
+    vocab = vocab_table.column("kept").to_pylist()
+    doc_freq = dict(zip(vocab_table.column("term").to_pylist(), vocab_table.column("doc_freq").to_pylist()))
     from spacy.lang.en.stop_words import STOP_WORDS
 
     npmi = npmi_all(topics, ws / "extract" / "documents.parquet")
@@ -115,7 +117,8 @@ def measure(ws: Path, seconds: float = float("nan")) -> dict:
         for s in pq.read_table(terms, columns=["status"]).column("status").to_pylist():
             statuses[s] = statuses.get(s, 0) + 1
     return {"selection": selection, "topics": topics, "documents": docs, "kept": sum(vocab), "seconds": seconds,
-            "npmi_all": npmi, "npmi_content": npmi_content, "statuses": statuses}
+            "npmi_all": npmi, "npmi_content": npmi_content, "statuses": statuses,
+            "doc_freq": doc_freq}
 
 
 def npmi_all(topics: list[dict], documents: Path, top: int = 10, skip: frozenset = frozenset()) -> float:
@@ -173,6 +176,9 @@ def main() -> None:
     ap.add_argument("--selection-iterations", type=int, default=60)
     ap.add_argument("--iterations", type=int, default=100)
     ap.add_argument("--show-topics", type=int, default=8)
+    ap.add_argument("--show-df", nargs="*", default=["pneumothorax", "no_pneumothorax", "pleural_effusion",
+                                                     "no_pleural_effusion", "cardiomegaly", "no_cardiomegaly"],
+                    help="tokens whose document share is printed")
     ap.add_argument("--set", action="append", default=[], help="one more override for both variants")
     ap.add_argument("--measure", nargs="+", type=Path, default=[],
                     help="only measure these finished workspaces (e.g. the phantom demo's), run nothing")
@@ -205,6 +211,9 @@ def main() -> None:
         print(f"   chosen K = {k}{' (at a bound of the search)' if sel.get('at_grid_edge') else ''}"
               + (f"; lowest perplexity at the cap K = {sel['rule_k']}, {sel['at_cap']} rule taken"
                  if sel.get("cap_fallback") else ""))
+        if opts.show_df:
+            print("   share of documents with the token (before the vocabulary rules): " + ", ".join(
+                f"{w} {r['doc_freq'].get(w, 0) / max(1, r['documents']):.2f}" for w in opts.show_df))
         if r["statuses"]:
             total = sum(r["statuses"].values())
             print("   term mentions by assertion status: " + ", ".join(
