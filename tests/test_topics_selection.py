@@ -7,6 +7,7 @@ from pacsmine.topics.selection import (
     HeldOut,
     at_grid_edge,
     cap_fallback,
+    check_rules,
     choose_k,
     completion_perplexity,
     edge_step,
@@ -183,3 +184,11 @@ def test_at_grid_edge_only_at_a_reached_bound():
     assert not at_grid_edge([2, 5, 10], 5, min_k=2, cap=75)
     assert not at_grid_edge([4], 4, min_k=2, cap=4)  # one candidate: nothing was searched
     assert k_cap(3000, 40, 1000) == 75 and k_cap(780_000, 40, 1000) == 1000
+
+
+def test_check_rules_names_the_key_of_an_unknown_rule():
+    check_rules({"rule": "min_perplexity", "at_cap": "knee"}, "topics.level1")
+    with pytest.raises(ValueError, match="topics.level1.at_cap"):
+        check_rules({"rule": "min_perplexity", "at_cap": "max"}, "topics.level1")
+    with pytest.raises(ValueError, match="topics.level3.rule"):
+        check_rules({"rule": "best"}, "topics.level3")

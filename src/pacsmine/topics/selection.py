@@ -34,6 +34,7 @@ __all__ = [
     "k_cap",
     "choose_k",
     "cap_fallback",
+    "check_rules",
     "knee_k",
     "edge_step",
     "at_grid_edge",
@@ -334,6 +335,15 @@ def choose_k(ks: Sequence[int], perplexities: Sequence[float], rule: str = "min_
                 return int(ks[i])
         return int(ks[-1])
     raise ValueError(f"unknown K selection rule '{rule}' (min_perplexity or elbow)")
+
+
+def check_rules(level: dict, where: str) -> None:
+    """A ValueError naming the key when a level's ``rule`` or ``at_cap`` is unknown, so a
+    typo stops the stage before any fit instead of after the search."""
+    if level.get("rule") not in ("min_perplexity", "elbow"):
+        raise ValueError(f"{where}.rule: unknown K selection rule '{level.get('rule')}' (min_perplexity or elbow)")
+    if level.get("at_cap", "cap") not in ("cap", "elbow", "knee"):
+        raise ValueError(f"{where}.at_cap: unknown '{level.get('at_cap')}' (cap, elbow or knee)")
 
 
 def knee_k(ks: Sequence[int], perplexities: Sequence[float]) -> int | None:
