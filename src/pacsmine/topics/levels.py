@@ -73,7 +73,9 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
     ``params`` (see topics.toml): ``k_grid``, ``docs_per_topic``, ``max_k``, ``min_k``,
     ``min_candidates``, ``rule``,
     ``min_decrease``, ``at_cap`` (what ``min_perplexity`` does when its optimum is at the cap:
-    "cap" keeps it, "elbow" takes the curve's elbow instead; :func:`choose_k`), ``selection_iterations``, ``iterations`` and the shared priors.
+    "cap" keeps it, "knee" / "elbow" take the curve's knee / elbow instead; :func:`choose_k`),
+    ``selection_iterations``, ``iterations`` and the shared priors. ``selection`` records
+    ``rule_k`` (the rule's own K), ``at_cap`` and ``cap_fallback`` (true when it was replaced).
     An optimum at an end of the grid extends the search past it (halving the smallest K
     down to ``min_k``, doubling the largest up to documents / ``docs_per_topic`` and
     ``max_k``); ``selection["at_grid_edge"]`` says the optimum still lies at that bound.
@@ -181,7 +183,7 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
         console.print(f"{name}: K = {chosen} (searched {selection['k'] or grid})")
         if selection.get("cap_fallback"):
             console.print(f"{name}: lowest perplexity at the cap K = {selection['rule_k']} (the curve is still "
-                          f"falling there); the elbow K = {chosen} is taken (at_cap = \"elbow\")")
+                          f"falling there); the {selection['at_cap']} K = {chosen} is taken (at_cap)")
         if selection["at_grid_edge"]:
             console.print(f"[yellow]{name}[/]: {edge_warning(selection)}")
     return LevelFit(final, theta, selection)
