@@ -14,17 +14,21 @@ Both variants get the same run-time overrides, to keep a run short on a shared m
 runs as configured. Printed per data set and variant:
 
 * the level-1 search: each K with its held-out perplexity and NPMI, the chosen K, whether
-  it sits at a bound of the search;
+  it sits at a bound of the search, and, where the lowest perplexity was at the cap and the
+  level's ``at_cap`` rule (knee or elbow) chose instead, that K;
 * function-word share: over the K topics, the share of each topic's top 10 words that are
   English function words by spaCy's stop-word list (``spacy.lang.en.stop_words``), which is
   maintained apart from the stop-words library the vocabulary filters with, so the measure
   is not the filter judging itself (goal 0); mean and worst topic, and the words counted;
 * NPMI (the stage's own, top 10 words, held-out documents) at the chosen K. It is measured
   in each variant's own tokens, so before and after count co-occurrence of different units;
-* the top 10 words of the first topics, to read.
+* the top 10 words of the first topics, to read;
+* the term mentions of extract's terms.parquet by assertion status (what tokens.status_tokens
+  turns: absent findings are the ``no_<term>`` tokens by default).
 
     PYTHONPATH=src .venv/bin/python bench/topics_real.py
     PYTHONPATH=src .venv/bin/python bench/topics_real.py --datasets medpix --variants after
+    PYTHONPATH=src .venv/bin/python bench/topics_real.py --before-rev 4a8c61a --out bench/out/t2
 """
 
 from __future__ import annotations
@@ -100,13 +104,21 @@ def measure(ws: Path, seconds: float = float("nan")) -> dict:
     selection = json.loads((ws / "topics" / "level1" / "selection.json").read_text("utf-8"))
     topics = pq.read_table(ws / "topics" / "level1" / "topics.parquet").to_pylist()
     docs = pq.read_metadata(ws / "extract" / "documents.parquet").num_rows
-    vocab = pq.read_table(ws / "extract" / "vocabulary.parquet", columns=["kept"]).column("kept").to_pylist()
+    vocab_table = pq.read_table(ws / "extract" / "vocabulary.parquet", columns=["term", "doc_freq", "kept"])
+    vocab = vocab_table.column("kept").to_pylist()
+    doc_freq = dict(zip(vocab_table.column("term").to_pylist(), vocab_table.column("doc_freq").to_pylist()))
     from spacy.lang.en.stop_words import STOP_WORDS
 
     npmi = npmi_all(topics, ws / "extract" / "documents.parquet")
     npmi_content = npmi_all(topics, ws / "extract" / "documents.parquet", skip=frozenset(STOP_WORDS))
+    statuses: dict = {}
+    terms = ws / "extract" / "terms.parquet"
+    if terms.exists() and "status" in pq.read_schema(terms).names:
+        for s in pq.read_table(terms, columns=["status"]).column("status").to_pylist():
+            statuses[s] = statuses.get(s, 0) + 1
     return {"selection": selection, "topics": topics, "documents": docs, "kept": sum(vocab), "seconds": seconds,
-            "npmi_all": npmi, "npmi_content": npmi_content}
+            "npmi_all": npmi, "npmi_content": npmi_content, "statuses": statuses,
+            "doc_freq": doc_freq}
 
 
 def npmi_all(topics: list[dict], documents: Path, top: int = 10, skip: frozenset = frozenset()) -> float:
@@ -164,6 +176,9 @@ def main() -> None:
     ap.add_argument("--selection-iterations", type=int, default=60)
     ap.add_argument("--iterations", type=int, default=100)
     ap.add_argument("--show-topics", type=int, default=8)
+    ap.add_argument("--show-df", nargs="*", default=["pneumothorax", "no_pneumothorax", "pleural_effusion",
+                                                     "no_pleural_effusion", "cardiomegaly", "no_cardiomegaly"],
+                    help="tokens whose document share is printed")
     ap.add_argument("--set", action="append", default=[], help="one more override for both variants")
     ap.add_argument("--measure", nargs="+", type=Path, default=[],
                     help="only measure these finished workspaces (e.g. the phantom demo's), run nothing")
@@ -193,7 +208,16 @@ def main() -> None:
         print(f"   searched grid {sel['grid']}; K, perplexity, NPMI:")
         for kk, p, n in zip(sel["k"], sel["perplexity"], sel["npmi"]):
             print(f"     K={kk:4d}  perplexity {p:9.2f}  NPMI {n:+.3f}{'  <- chosen' if kk == k else ''}")
-        print(f"   chosen K = {k}{' (at a bound of the search)' if sel.get('at_grid_edge') else ''}")
+        print(f"   chosen K = {k}{' (at a bound of the search)' if sel.get('at_grid_edge') else ''}"
+              + (f"; lowest perplexity at the cap K = {sel['rule_k']}, {sel['at_cap']} rule taken"
+                 if sel.get("cap_fallback") else ""))
+        if opts.show_df:
+            print("   share of documents with the token (before the vocabulary rules): " + ", ".join(
+                f"{w} {r['doc_freq'].get(w, 0) / max(1, r['documents']):.2f}" for w in opts.show_df))
+        if r["statuses"]:
+            total = sum(r["statuses"].values())
+            print("   term mentions by assertion status: " + ", ".join(
+                f"{s} {c} ({c / total:.1%})" for s, c in sorted(r["statuses"].items(), key=lambda kv: -kv[1])))
         print(f"   function-word share of top 10 (spaCy list): mean {fw['mean']:.3f}, worst topic {fw['max']:.1f}; "
               f"words: {', '.join(f'{w} x{c}' for w, c in fw['words'][:15]) or 'none'}")
         for t in r["topics"][: opts.show_topics]:
@@ -201,12 +225,13 @@ def main() -> None:
         print(f"   NPMI of the final model's top 10, all documents: {npmi_all:+.3f}; "
               f"of its top 10 words that are no function words: {r['npmi_content']:+.3f}")
         rows.append((dataset, variant, k, sel["k"] or sel["grid"], fw["mean"], fw["max"], npmi, npmi_all,
-                     r["npmi_content"], sel.get("at_grid_edge")))
+                     r["npmi_content"], sel.get("at_grid_edge"), sel.get("rule_k") if sel.get("cap_fallback") else None))
     print("\n| data set | variant | K searched | chosen K | function-word share (mean / worst topic) "
           "| NPMI at K (held out, selection fit) | NPMI final model (all documents) | same, function words skipped |")
     print("|---|---|---|---|---|---|---|---|")
-    for d, v, k, grid, mean, worst, npmi, npmi_all, npmi_content, edge in rows:
-        print(f"| {d} | {v} | {grid} | {k}{' (at a bound)' if edge else ''} | {mean:.3f} / {worst:.1f} "
+    for d, v, k, grid, mean, worst, npmi, npmi_all, npmi_content, edge, rule_k in rows:
+        note = " (at a bound)" if edge else (f" (lowest perplexity: {rule_k}, the cap)" if rule_k else "")
+        print(f"| {d} | {v} | {grid} | {k}{note} | {mean:.3f} / {worst:.1f} "
               f"| {npmi:+.3f} | {npmi_all:+.3f} | {npmi_content:+.3f} |")
 
 

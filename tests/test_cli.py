@@ -62,3 +62,10 @@ def test_assert_command_reads_json_lines():
     assert out[2] == {"spans": [{"start": 3, "end": 11, "status": "absent", "negated": True,
                                  "uncertain": False, "historical": False}]}
     assert "not inside the text" in out[3]["error"]
+
+
+@pytest.mark.parametrize("setting, key", [("extract.tokens.status_tokens.absent=negate", "status_tokens.absent"),
+                                          ("topics.level1.at_cap=max", "topics.level1.at_cap")])
+def test_a_bad_setting_is_a_one_line_usage_error(setting, key, tmp_path):
+    result = runner.invoke(app, ["topics", "-w", str(tmp_path), "--set", setting])
+    assert result.exit_code == 2 and key in result.output and "Traceback" not in result.output

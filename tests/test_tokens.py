@@ -142,3 +142,29 @@ def test_de_identification_masks_are_dropped():
     # The whole token must match: "box" stays; "xx" is under the three letters.
     assert vocab.reasons_ == {"xxxx": "mask", "xxx": "mask"}
     assert Vocabulary().fit(docs).reasons_ == {}
+
+
+def test_term_tokens_carry_the_mention_status_by_config():
+    text = "No pleural effusion. Possible pneumonia, prior pneumothorax."
+    # text[3:19] "pleural effusion", text[30:39] "pneumonia", text[47:59] "pneumothorax".
+    spans = [(3, 19, "pleural effusion", "absent"), (30, 39, "pneumonia", "uncertain"),
+             (47, 59, "pneumothorax", "historical")]
+    # Without status rules every mention is its term token, as if present.
+    assert Tokenizer().tokenize_terms(text, spans) == ["pleural_effusion", "possible", "pneumonia", "prior",
+                                                       "pneumothorax"]
+    marks = {"absent": "no", "uncertain": "possible", "historical": "prior"}
+    tok = Tokenizer(status_tokens={"absent": "mark", "uncertain": "drop", "historical": "term"}, status_marks=marks)
+    # Absent -> marked; uncertain -> no token, nor its words; historical -> the term token.
+    assert tok.tokenize_terms(text, spans) == ["no_pleural_effusion", "possible", "prior", "pneumothorax"]
+    # A present mention, or a span without a status, is always the term token.
+    assert tok.tokenize_terms(text, [(3, 19, "pleural effusion", "present"), (47, 59, "pneumothorax")]) \
+        == ["pleural_effusion", "possible", "pneumonia", "prior", "pneumothorax"]
+    assert tok.mention_token("Pleural effusion", "absent") == "no_pleural_effusion"
+    assert tok.mention_token("Pneumonia", "uncertain") == ""
+
+
+def test_status_rules_are_checked():
+    with pytest.raises(ValueError, match="status_tokens.absent"):
+        Tokenizer(status_tokens={"absent": "negate"})
+    with pytest.raises(ValueError, match="status_marks.absent"):
+        Tokenizer(status_tokens={"absent": "mark"}, status_marks={})

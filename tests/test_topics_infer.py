@@ -151,8 +151,9 @@ def test_infer_tokenises_a_report_as_extract_did(tmp_path):
         "extract.vocabulary.max_doc_fraction=1.0", "extract.vocabulary.drop_stopwords=false"])
     run_extract(ws, config)
     docs = pq.read_table(tmp_path / "extract" / "documents.parquet").column("tokens").to_pylist()
-    # By hand: words of 3+ letters, the two terms one token each ("in", "no" are too short).
-    assert docs[0] == ["pulmonary_embolism", "the", "right", "lower", "lobe", "pneumothorax"]
+    # By hand: words of 3+ letters, the two terms one token each ("in" is too short); the
+    # negated pneumothorax is marked absent (tokens.status_tokens.absent = "mark", mark "no").
+    assert docs[0] == ["pulmonary_embolism", "the", "right", "lower", "lobe", "no_pneumothorax"]
     assert docs[1] == ["the", "right", "lower", "lobe", "clear", "pneumothorax"]
     tokenize = extract_tokenizer(ws, config)
     assert [tokenize(t) for t in texts] == docs

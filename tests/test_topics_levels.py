@@ -134,3 +134,25 @@ def test_a_grid_with_too_few_candidates_gets_min_candidates(config, corpus):
     fit = fit_level(docs, patients, _params(config, k_grid=[4, 40], min_candidates=4), "level1", show_progress=False)
     assert fit.selection["grid"] == [2, 4, 8, 16] and fit.selection["searched"]
     assert fit.selection["k"][:4] == [2, 4, 8, 16]
+
+
+@pytest.fixture(scope="module")
+def eight_topics(tmp_path_factory):
+    """400 documents of 8 true topics: perplexity keeps falling over K = 2, 3, 4."""
+    docs, _, _ = lda_corpus(400, 8, vocab_size=200, doc_length=60, alpha=0.05, seed=1)
+    path = tmp_path_factory.mktemp("eight") / "docs.parquet"
+    pq.write_table(pa.table({"tokens": pa.array(docs, pa.list_(pa.string()))}), path)
+    return ParquetCorpus(path), [f"p{i // 2}" for i in range(400)]
+
+
+def test_at_cap_knee_chooses_when_perplexity_is_lowest_at_the_cap(config, eight_topics):
+    # 400 documents / 100 per topic: cap 4, the top of the grid.
+    paper = _search(config, eight_topics, k_grid=[2, 3, 4], docs_per_topic=100, at_cap="cap")
+    p = paper["perplexity"]
+    assert paper["k"] == [2, 3, 4] and p[0] > p[1] > p[2]
+    assert paper["chosen_k"] == paper["rule_k"] == 4 and paper["at_grid_edge"] and not paper["cap_fallback"]
+    knee = _search(config, eight_topics, k_grid=[2, 3, 4], docs_per_topic=100, at_cap="knee")
+    assert knee["perplexity"] == p and knee["rule_k"] == 4
+    # K = 3 is a knee when its perplexity lies below the chord's midpoint (p[0] + p[2]) / 2.
+    assert p[1] < (p[0] + p[2]) / 2
+    assert knee["chosen_k"] == 3 and knee["cap_fallback"] and not knee["at_grid_edge"]

@@ -6,12 +6,15 @@ import pytest
 from pacsmine.topics.selection import (
     HeldOut,
     at_grid_edge,
+    cap_fallback,
+    check_rules,
     choose_k,
     completion_perplexity,
     edge_step,
     fold_in,
     k_cap,
     k_grid,
+    knee_k,
     npmi_coherence,
     split_by_patient,
 )
@@ -114,6 +117,47 @@ def test_choose_k_rules():
         choose_k(ks, [1, 2, 3, 4], "best")
 
 
+def test_choose_k_takes_the_elbow_when_the_lowest_perplexity_is_at_the_cap():
+    # MedPix-like: still falling at the cap 13 (relative decreases 0.069, -0.008, 0.117).
+    ks, p = [2, 4, 7, 13], [737.0, 686.0, 692.0, 611.0]
+    assert choose_k(ks, p) == 13  # the paper's rule as written
+    assert choose_k(ks, p, at_cap="cap", cap=13) == 13
+    # Elbow: 2 -> 4 falls by 0.069 >= 0.03, 4 -> 7 by -0.008 < 0.03: K = 4.
+    assert choose_k(ks, p, "min_perplexity", 0.03, at_cap="elbow", cap=13) == 4
+    assert cap_fallback(ks, 13, "elbow", 13)
+    # Not at the cap yet (the search would go on), or an interior minimum: the lowest perplexity.
+    assert choose_k(ks, p, "min_perplexity", 0.03, at_cap="elbow", cap=26) == 13
+    assert choose_k([10, 20, 30, 40], [170.0, 162.5, 160.1, 165.8], "min_perplexity", 0.03,
+                    at_cap="elbow", cap=95) == 30
+    # Two K are no curve: the lowest stands.
+    assert choose_k([2, 4], [10.0, 9.0], "min_perplexity", 0.03, at_cap="elbow", cap=4) == 4
+    # An elbow that never comes: the cap.
+    assert choose_k([2, 4, 8], [100.0, 80.0, 60.0], "min_perplexity", 0.03, at_cap="elbow", cap=8) == 8
+    with pytest.raises(ValueError, match="at_cap"):
+        choose_k(ks, p, at_cap="max")
+
+
+def test_knee_is_the_point_furthest_below_the_chord():
+    # Chord from (2, 100) to (10, 20): 100 - 10 (K - 2). At K = 4 it is 80, the curve 60
+    # (20 below, 0.25 of the fall); at K = 6 it is 60, the curve 50 (0.125): knee K = 4.
+    assert knee_k([2, 4, 6, 10], [100.0, 60.0, 50.0, 20.0]) == 4
+    assert knee_k([10, 4, 2, 6], [20.0, 60.0, 100.0, 50.0]) == 4  # any order
+    # A straight line, a curve bending down, a rising curve, too few points: no knee.
+    assert knee_k([2, 4, 6, 10], [100.0, 80.0, 60.0, 20.0]) is None
+    assert knee_k([2, 4, 6, 10], [100.0, 95.0, 85.0, 20.0]) is None
+    assert knee_k([2, 4, 6, 10], [20.0, 15.0, 18.0, 30.0]) is None
+    assert knee_k([2, 4], [100.0, 50.0]) is None
+    # MedPix's curve with absent findings marked (bench/topics_real.py): still falling at the
+    # cap 13; chord gaps 0.101 at K = 4 and 0.155 at K = 7 of the fall 169.64 -> 7.
+    ks, p = [2, 4, 7, 13], [812.36, 764.40, 708.91, 642.72]
+    assert knee_k(ks, p) == 7
+    assert choose_k(ks, p, "min_perplexity", 0.03, at_cap="knee", cap=13) == 7
+    # Its elbow never comes (every step falls by more than 3%): the cap.
+    assert choose_k(ks, p, "min_perplexity", 0.03, at_cap="elbow", cap=13) == 13
+    # A curve without a knee at the cap keeps the cap.
+    assert choose_k([2, 4, 6, 10], [100.0, 80.0, 60.0, 20.0], at_cap="knee", cap=10) == 10
+
+
 def test_edge_step_goes_past_the_end_where_the_optimum_lies():
     # Lowest at the smallest K: halve it (10 -> 5), never below min_k (3 -> 2, not 1).
     assert edge_step([10, 20, 40], [20.0, 25.0, 30.0], min_k=2, cap=75) == 5
@@ -140,3 +184,11 @@ def test_at_grid_edge_only_at_a_reached_bound():
     assert not at_grid_edge([2, 5, 10], 5, min_k=2, cap=75)
     assert not at_grid_edge([4], 4, min_k=2, cap=4)  # one candidate: nothing was searched
     assert k_cap(3000, 40, 1000) == 75 and k_cap(780_000, 40, 1000) == 1000
+
+
+def test_check_rules_names_the_key_of_an_unknown_rule():
+    check_rules({"rule": "min_perplexity", "at_cap": "knee"}, "topics.level1")
+    with pytest.raises(ValueError, match="topics.level1.at_cap"):
+        check_rules({"rule": "min_perplexity", "at_cap": "max"}, "topics.level1")
+    with pytest.raises(ValueError, match="topics.level3.rule"):
+        check_rules({"rule": "best"}, "topics.level3")

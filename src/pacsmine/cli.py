@@ -74,9 +74,21 @@ def _config(config: Optional[Path], overrides: Optional[list[str]]) -> dict:
     from .config import load_config
 
     try:
-        return load_config(config, overrides or [])
+        cfg = load_config(config, overrides or [])
+        _check_config(cfg)
+        return cfg
     except (KeyError, TypeError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
+
+
+def _check_config(cfg: dict) -> None:
+    """Settings checked before any stage starts (a ValueError naming the key)."""
+    from .nlp.tokens import Tokenizer
+    from .topics.selection import check_rules
+
+    Tokenizer.from_config(cfg["extract"]["tokens"])
+    for level in ("level1", "level2", "level3"):
+        check_rules(cfg["topics"][level], f"topics.{level}")
 
 
 @config_app.command("show")

@@ -337,10 +337,10 @@ class ReportNLP:
 
     def _tokens(self, text: str, words: list[str], mentions: list) -> list[str]:
         """A sentence's tokens: each term mention one token (``tokens.terms_as_tokens``),
-        from the mentions' start, end and name only."""
+        from the mentions' start, end, name and assertion status only (``tokens.status_tokens``)."""
         if not self.tokenizer.terms_as_tokens:
             return self.tokenizer.filter(words)
-        return self.tokenizer.tokenize_terms(text, [(m.start, m.end, m.name) for m in mentions])
+        return self.tokenizer.tokenize_terms(text, [(m.start, m.end, m.name, m.status) for m in mentions])
 
     def _bigrams(self, window):
         if self.annotator is None:
@@ -560,21 +560,21 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
 
 
 def _term_tokens(cfg: dict[str, Any], partial: Path, parts: list[int]) -> set[str]:
-    """The term tokens of the parts' mentions (their names as :meth:`Tokenizer.term_token`
-    writes them): the tokens no vocabulary rule drops. Empty without ``terms_as_tokens``."""
+    """The term tokens of the parts' mentions (their names and statuses as
+    :meth:`Tokenizer.mention_token` writes them: ``pneumothorax``, ``no_pneumothorax``): the
+    tokens no vocabulary rule drops. Empty without ``terms_as_tokens``."""
     from .tokens import Tokenizer
 
     tokenizer = Tokenizer.from_config(cfg["tokens"])
     if not tokenizer.terms_as_tokens:
         return set()
-    import pyarrow.compute as pc
-
-    names: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
     for i in parts:
         with pa.OSFile(str(partial / f"terms-{i:06d}.arrow")) as source:
-            column = pa.ipc.open_file(source).read_all().column("name")
-        names.update(n for n in pc.unique(column).to_pylist() if n)
-    return {tokenizer.term_token(n) for n in names} - {""}
+            table = pa.ipc.open_file(source).read_all().select(["name", "status"])
+        unique = table.group_by(["name", "status"]).aggregate([]).to_pydict()
+        pairs.update((n, s) for n, s in zip(unique["name"], unique["status"]) if n)
+    return {tokenizer.mention_token(n, s) for n, s in pairs} - {""}
 
 
 def _concat(ctx: StageContext, name: str, parts: list[Path], vocab, bar, task) -> int:

@@ -7,7 +7,9 @@ Two steps, because the rules are of two kinds:
   stemming. :meth:`Tokenizer.tokenize_terms` also takes the spans of the terms the
   term annotator found (start, end, name): each becomes ONE token, its name's words
   joined by ``_`` ("pleural effusions" -> ``pleural_effusion``), so a finding is one
-  word of the topic models, never split or filtered away.
+  word of the topic models, never split or filtered away. ``status_tokens`` turns it by
+  the mention's assertion status: kept ("term"), dropped ("drop") or marked ("mark":
+  ``no_pneumothorax`` for an absent pneumothorax, the mark from ``status_marks``).
 * :class:`Vocabulary` - an estimator over the corpus: ``fit`` counts document and
   term frequencies of tokenised documents (streamed: only the counts are held) and
   drops a token when it is found in fewer than max(``min_doc_freq``,
@@ -37,6 +39,9 @@ import pyarrow as pa
 
 __all__ = ["Tokenizer", "Vocabulary", "stopwords", "library_stopwords"]
 
+# What a term mention's token becomes by its assertion status (Tokenizer.status_tokens).
+_STATUS_RULES = ("term", "drop", "mark")
+
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
@@ -65,12 +70,22 @@ class Tokenizer:
     """Per-document token rules. ``tokenize(text) -> list[str]`` in text order."""
 
     def __init__(self, lowercase: bool = True, pattern: str = "[a-z]+|[0-9]+", min_length: int = 3, stem: bool = False,
-                 terms_as_tokens: bool = False):
+                 terms_as_tokens: bool = False, status_tokens: dict[str, str] | None = None,
+                 status_marks: dict[str, str] | None = None):
         self.lowercase = lowercase
         self.pattern = pattern
         self.min_length = min_length
         self.stem = stem
         self.terms_as_tokens = terms_as_tokens
+        self.status_tokens = dict(status_tokens or {})
+        self.status_marks = dict(status_marks or {})
+        for status, rule in self.status_tokens.items():
+            if rule not in _STATUS_RULES:
+                raise ValueError(f"extract.tokens.status_tokens.{status}: '{rule}' is not one of "
+                                 f"{', '.join(_STATUS_RULES)}")
+            if rule == "mark" and not self.status_marks.get(status):
+                raise ValueError(f"extract.tokens.status_tokens.{status} = 'mark' needs a word in "
+                                 f"extract.tokens.status_marks.{status}")
         flags = 0 if lowercase else re.IGNORECASE
         self._findall = re.compile(pattern, flags).findall
         self._term_tokens: dict[str, str] = {}
@@ -108,24 +123,46 @@ class Tokenizer:
             token = self._term_tokens[name] = "_".join(words)
         return token
 
+    def status_token(self, token: str, status: str | None) -> str:
+        """The token a term mention with assertion ``status`` ("present", "absent",
+        "uncertain", "historical"; None = present) gives, from its :meth:`term_token`
+        ``token``, by ``status_tokens[status]``: "term" (or a status without a rule) ->
+        ``token``; "drop" -> "" (no token); "mark" -> ``status_marks[status]`` + "_" +
+        ``token`` ("absent", mark "no": ``pneumothorax`` -> ``no_pneumothorax``)."""
+        rule = self.status_tokens.get(status or "present", "term")
+        if rule == "term" or not token:
+            return token
+        if rule == "drop":
+            return ""
+        return f"{self.status_marks[status]}_{token}"
+
+    def mention_token(self, name: str, status: str | None = None) -> str:
+        """:meth:`status_token` of :meth:`term_token` ``(name)``: the token a mention of the
+        term ``name`` with ``status`` becomes ("" = none)."""
+        return self.status_token(self.term_token(name), status)
+
     def tokenize_terms(self, text: str, spans) -> list[str]:
         """Tokens of ``text`` with each term span as one token, in text order.
 
-        ``spans``: (start, end, name) of the terms found in ``text`` (offsets into it).
+        ``spans``: (start, end, name) or (start, end, name, status) of the terms found in
+        ``text`` (offsets into it; status as :meth:`status_token`, absent = present).
         Each span gives its :meth:`term_token` (of the span's own words when its name has
-        none); the text before, between and after the spans is tokenised as by
-        :meth:`tokenize`. A span that overlaps one already taken (by start, longest first)
-        is ignored. Without spans this is :meth:`tokenize`.
+        none) as :meth:`status_token` turns it by the status; a dropped span gives no token
+        and its words are no tokens either. The text before, between and after the spans is
+        tokenised as by :meth:`tokenize`. A span that overlaps one already taken (by start,
+        longest first) is ignored. Without spans this is :meth:`tokenize`.
         """
         if not spans:
             return self.tokenize(text)
         out: list[str] = []
-        tokenize, term_token, prev = self.tokenize, self.term_token, 0
-        for start, end, name in sorted(spans, key=lambda s: (s[0], -s[1])):
+        tokenize, term_token, status_token, prev = self.tokenize, self.term_token, self.status_token, 0
+        for span in sorted(spans, key=lambda s: (s[0], -s[1])):
+            start, end, name = span[0], span[1], span[2]
             if start < prev:
                 continue
             out += tokenize(text[prev:start])
-            token = term_token(name or "") or term_token(text[start:end])
+            token = status_token(term_token(name or "") or term_token(text[start:end]),
+                                 span[3] if len(span) > 3 else None)
             if token:
                 out.append(token)
             prev = end

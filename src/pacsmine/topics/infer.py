@@ -154,8 +154,9 @@ def label_reports(labeller: TopicLabeller, reports: Iterable[tuple], tokenize: C
 
 def extract_tokenizer(ws, config: dict[str, Any]) -> Callable[[str], list[str]]:
     """The extract stage's tokenisation: its Tokenizer (with ``tokens.terms_as_tokens``, the
-    report is split into sections and sentences and each sentence's term mentions become
-    single tokens, as extract does), then its kept vocabulary."""
+    report is split into sections and sentences and each sentence's term mentions, with
+    the absent ones of normal statements, become single tokens by their assertion status,
+    as extract does), then its kept vocabulary."""
     import pyarrow.parquet as pq
 
     from ..nlp.tokens import Tokenizer, Vocabulary
@@ -172,12 +173,17 @@ def extract_tokenizer(ws, config: dict[str, Any]) -> Callable[[str], list[str]]:
     sections = SectionSplitter.from_config(cfg["sections"])
     splitter = SentenceSplitter.from_config(cfg["sentences"])
     annotator = TermAnnotator.from_config(cfg["terms"])
+    annotate = annotator.annotate
+    if cfg["terms"]["negation"]["normal_mentions"]:
+        from ..nlp.negation import NormalMentions
+
+        annotate = NormalMentions(annotator)  # as extract does: normal statements' absent findings
 
     def tokenize(text: str) -> list[str]:
         tokens: list[str] = []
         for _, a, b in report_spans(text or "", sections, splitter):
             sentence = text[a:b]
-            spans = [(m.start, m.end, m.name) for m in annotator.annotate(sentence)]
+            spans = [(m.start, m.end, m.name, m.status) for m in annotate(sentence)]
             tokens += tokenizer.tokenize_terms(sentence, spans)
         return list(vocabulary.transform(tokens))
 

@@ -72,7 +72,10 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
 
     ``params`` (see topics.toml): ``k_grid``, ``docs_per_topic``, ``max_k``, ``min_k``,
     ``min_candidates``, ``rule``,
-    ``min_decrease``, ``selection_iterations``, ``iterations`` and the shared priors.
+    ``min_decrease``, ``at_cap`` (what ``min_perplexity`` does when its optimum is at the cap:
+    "cap" keeps it, "knee" / "elbow" take the curve's knee / elbow instead; :func:`choose_k`),
+    ``selection_iterations``, ``iterations`` and the shared priors. ``selection`` records
+    ``rule_k`` (the rule's own K), ``at_cap`` and ``cap_fallback`` (true when it was replaced).
     An optimum at an end of the grid extends the search past it (halving the smallest K
     down to ``min_k``, doubling the largest up to documents / ``docs_per_topic`` and
     ``max_k``); ``selection["at_grid_edge"]`` says the optimum still lies at that bound.
@@ -149,7 +152,12 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
             for key in ("perplexity", "npmi", "seconds"):
                 selection[key].append(curve[k][key])
             selection["n_scored_tokens"] = curve[k]["n_scored_tokens"]
-        chosen = choose_k(selection["k"], selection["perplexity"], params["rule"], params.get("min_decrease", 0.0))
+        at_cap = params.get("at_cap", "cap")
+        best = choose_k(selection["k"], selection["perplexity"], params["rule"], params.get("min_decrease", 0.0))
+        chosen = choose_k(selection["k"], selection["perplexity"], params["rule"], params.get("min_decrease", 0.0),
+                          at_cap, cap)
+        # The paper's choice is kept beside the one taken, so the curve can be read both ways.
+        selection.update(at_cap=at_cap, rule_k=int(best), cap_fallback=bool(chosen != best))
     else:
         chosen = grid[0]
     selection["chosen_k"] = int(chosen)
@@ -173,6 +181,9 @@ def fit_level(corpus: ParquetCorpus, patient_ids: Sequence[str], params: dict[st
             final.save(final_model)
     if show_progress:
         console.print(f"{name}: K = {chosen} (searched {selection['k'] or grid})")
+        if selection.get("cap_fallback"):
+            console.print(f"{name}: lowest perplexity at the cap K = {selection['rule_k']} (the curve is still "
+                          f"falling there); the {selection['at_cap']} K = {chosen} is taken (at_cap)")
         if selection["at_grid_edge"]:
             console.print(f"[yellow]{name}[/]: {edge_warning(selection)}")
     return LevelFit(final, theta, selection)

@@ -33,6 +33,9 @@ __all__ = [
     "k_grid",
     "k_cap",
     "choose_k",
+    "cap_fallback",
+    "check_rules",
+    "knee_k",
     "edge_step",
     "at_grid_edge",
 ]
@@ -291,23 +294,39 @@ def at_grid_edge(ks: Sequence[int], chosen: int, min_k: int = 2, cap: int | None
 
 
 def choose_k(ks: Sequence[int], perplexities: Sequence[float], rule: str = "min_perplexity",
-             min_decrease: float = 0.02) -> int:
-    """The chosen K from a perplexity curve.
+             min_decrease: float = 0.02, at_cap: str = "cap", cap: int | None = None) -> int:
+    """The chosen K from a perplexity curve (``ks`` with their held-out perplexities).
 
-    ``min_perplexity``: the K of lowest held-out perplexity (levels 1 and 2).
+    ``min_perplexity``: the K of lowest held-out perplexity (the paper's rule, levels 1 and 2).
     ``elbow``: the smallest K after which the relative decrease to the next grid point,
     (P_i - P_{i+1}) / P_i, falls below ``min_decrease`` (level 3, where perplexity
     keeps falling with K); the largest K if it never does.
+
+    ``at_cap`` says what ``min_perplexity`` does when its optimum is the largest K searched
+    and that K has reached ``cap`` (documents / docs_per_topic, max_k), i.e. the curve has
+    no interior minimum and is still falling where the search must stop: ``"cap"`` takes
+    that K anyway (the paper's rule as written), ``"elbow"`` takes the elbow of the curve
+    instead (the ``elbow`` rule above with ``min_decrease``), ``"knee"`` the curve's knee
+    (:func:`knee_k`; the cap when the curve has none). :func:`cap_fallback` says
+    whether the choice was replaced. Any other value is a ValueError.
     """
     ks = list(ks)
     p = np.asarray(perplexities, dtype=np.float64)
     if not ks:
         raise ValueError("empty K grid")
+    if at_cap not in ("cap", "elbow", "knee"):
+        raise ValueError(f"unknown at_cap '{at_cap}' (cap, elbow or knee)")
     finite = np.isfinite(p)
     if not finite.any():
         return int(ks[0])
     if rule == "min_perplexity":
-        return int(ks[int(np.nanargmin(np.where(finite, p, np.inf)))])
+        best = int(ks[int(np.nanargmin(np.where(finite, p, np.inf)))])
+        if cap_fallback(ks, best, at_cap, cap):
+            if at_cap == "knee":
+                knee = knee_k(ks, p)
+                return best if knee is None else knee
+            return choose_k(ks, p, "elbow", min_decrease)
+        return best
     if rule == "elbow":
         for i in range(len(ks) - 1):
             if not (finite[i] and finite[i + 1]):
@@ -316,3 +335,42 @@ def choose_k(ks: Sequence[int], perplexities: Sequence[float], rule: str = "min_
                 return int(ks[i])
         return int(ks[-1])
     raise ValueError(f"unknown K selection rule '{rule}' (min_perplexity or elbow)")
+
+
+def check_rules(level: dict, where: str) -> None:
+    """A ValueError naming the key when a level's ``rule`` or ``at_cap`` is unknown, so a
+    typo stops the stage before any fit instead of after the search."""
+    if level.get("rule") not in ("min_perplexity", "elbow"):
+        raise ValueError(f"{where}.rule: unknown K selection rule '{level.get('rule')}' (min_perplexity or elbow)")
+    if level.get("at_cap", "cap") not in ("cap", "elbow", "knee"):
+        raise ValueError(f"{where}.at_cap: unknown '{level.get('at_cap')}' (cap, elbow or knee)")
+
+
+def knee_k(ks: Sequence[int], perplexities: Sequence[float]) -> int | None:
+    """The knee of a falling perplexity curve (Kneedle, Satopaa et al. 2011, on K as
+    searched): the K whose perplexity lies furthest below the straight line from the
+    first to the last (K, perplexity) point, where more topics stop paying much. None
+    when no K lies below that line (a straight or bending-down curve has no knee), the
+    curve does not fall from its first K to its last, or fewer than 3 finite points."""
+    pairs = sorted((int(k), float(v)) for k, v in zip(ks, perplexities) if np.isfinite(v))
+    if len(pairs) < 3:
+        return None
+    (k0, p0), (k1, p1) = pairs[0], pairs[-1]
+    if not p1 < p0 or k1 == k0:
+        return None
+    best, gap = None, 0.0
+    for k, v in pairs[1:-1]:
+        # Both axes scaled to [0, 1] by the end points; positive = below the chord.
+        g = (p0 + (p1 - p0) * (k - k0) / (k1 - k0) - v) / (p0 - p1)
+        if g > gap:
+            best, gap = k, g
+    return best
+
+
+def cap_fallback(ks: Sequence[int], best: int, at_cap: str, cap: int | None) -> bool:
+    """Whether ``min_perplexity``'s optimum ``best`` is open to the ``at_cap`` rule: ``at_cap``
+    is ``"elbow"`` or ``"knee"``, more than two K were searched (a bend needs three points)
+    and ``best`` is the largest K searched, at or above ``cap``."""
+    ks = list(ks)
+    return (at_cap in ("elbow", "knee") and cap is not None and len(ks) > 2
+            and best == max(ks) and max(ks) >= cap)

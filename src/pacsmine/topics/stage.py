@@ -30,7 +30,11 @@ __all__ = ["run_topics", "theta_column", "topics_table"]
 
 def run_topics(ws: Workspace, config: dict[str, Any], force: bool = False) -> StageResult:
     """Run the topics stage on ``ws`` (``config`` is the full config; uses ``config["topics"]``)."""
+    from .selection import check_rules
+
     cfg = config["topics"]
+    for level in ("level1", "level2", "level3"):
+        check_rules(cfg[level], f"topics.{level}")
     inputs = {"extract": ws.fingerprint("extract")}
     return ws.run_stage("topics", cfg, inputs, lambda ctx: _body(ctx, cfg), force=force)
 
@@ -218,7 +222,7 @@ def _body(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _curve(selection: dict[str, Any]) -> dict[str, Any]:
-    keys = ("chosen_k", "rule", "at_grid_edge", "grid", "k", "perplexity", "npmi", "n_train", "n_heldout")
+    keys = ("chosen_k", "rule", "at_cap", "rule_k", "cap_fallback", "at_grid_edge", "grid", "k", "perplexity", "npmi", "n_train", "n_heldout")
     return {key: selection.get(key) for key in keys}
 
 
