@@ -198,7 +198,8 @@ class HardWriter:
         """A normal statement that rules out a finding the case does not have."""
         if d.rnd() >= self.p["p_normal_statement"]:
             return
-        options = [e for e in self.normals.get(d.report.region, ()) if not contradicts(e["concept"], d.present)]
+        options = [e for e in self.normals.get(d.report.region, ())
+                   if not any(contradicts(c, d.present) for c in [e["concept"], *(c for _, c, _ in e["slots"])])]
         if not options:
             return
         entry = options[int(d.rnd() * len(options))]
