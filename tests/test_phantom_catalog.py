@@ -136,3 +136,13 @@ def test_finding_words_of_the_wording_are_slots():
                 if not any(a <= m.start() and m.end() <= b for a, b in covered):
                     missed.append((word, text))
     assert missed == []
+
+
+def test_contradicts_a_present_finding_or_a_more_specific_one():
+    from pacsmine.phantom.catalog import contradicts
+
+    assert contradicts("splenomegaly", {"splenomegaly", "lymphoma"})
+    assert contradicts("pleural effusion", {"malignant pleural effusion"})  # a more specific form
+    assert not contradicts("pleural effusion", {"pericardial effusion"})
+    assert not contradicts("fracture", {"fractures of the rib"}) and contradicts("fracture", {"vertebral compression fracture"})
+    assert not contradicts("mass", {"massive hemorrhage"}) and not contradicts("cardiomegaly", set())

@@ -44,7 +44,9 @@ def test_statuses_follow_the_wording(reports):
         for sentence, term, concept, status, _phenomenon in r.mentions:
             by_status[status].append(sentence.lower())
     assert all(s.count("history") or s.startswith("prior history") for s in by_status["historical"])
-    negation_cues = ("no ", "negative for", "not seen", "ruled out", "without")
+    # absent: a negation, or a normal statement that rules a finding out ("The spleen is normal in size")
+    negation_cues = ("no ", "negative for", "not seen", "ruled out", "without", "normal", "unremarkable", "clear",
+                     "intact", "patent", "preserved", "maintained", "not enlarged", "not dilated", "well aerated")
     assert all(any(cue in s for cue in negation_cues) for s in by_status["absent"])
     hedge_cues = ("possibly", "may represent", "differential", "cannot exclude", "likely", "questionable",
                   "suspicious", "could represent", "-like")
@@ -139,3 +141,24 @@ def test_findings_and_symptoms_written_are_in_the_truth(reports):
                 assert status == "present"
             if concept == "joint effusion":
                 assert status == "absent" and "no joint effusion" in sentence.lower()
+
+
+def test_normal_statements_record_what_they_rule_out(reports):
+    """Each of these normal statements (chosen by hand from cases.toml), wherever written,
+    has an absent truth row of the finding a radiologist reads it to exclude; and no report
+    rules out a finding it has."""
+    statements = {"heart is normal in size": "cardiomegaly", "spleen is normal in size": "splenomegaly",
+                  "liver is normal in size": "hepatomegaly", "thoracic aorta is normal in caliber": "aortic dilatation",
+                  "adrenal glands are unremarkable": "adrenal nodule", "menisci are intact": "meniscal tear",
+                  "ventricles and sulci are normal in size": "hydrocephalus",
+                  "spleen is not enlarged": "splenomegaly", "costophrenic angles are unremarkable": "pleural effusion"}
+    seen = Counter()
+    for r in reports:
+        for phrase, concept in statements.items():
+            rows = [m for m in r.mentions if phrase in m[0].lower() and m[2] == concept]
+            assert r.text.lower().count(phrase) == len(rows), (phrase, r.text)
+            assert all(m[3] == "absent" and m[4] == "normal" for m in rows)
+            seen[phrase] += len(rows)
+        ruled_out = {m[2] for m in r.mentions if m[4] in ("normal", "normal_statement") and m[3] == "absent"}
+        assert not ruled_out & set(r.findings), (r.findings, r.text)
+    assert all(seen[p] > 0 for p in statements), seen

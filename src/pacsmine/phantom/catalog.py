@@ -43,6 +43,14 @@ def parse_slots(text: str) -> tuple[str, tuple[tuple[str, str, str], ...]]:
     return plain, tuple(slots)
 
 
+def contradicts(ruled_out: str, present: set[str] | frozenset[str]) -> bool:
+    """Whether saying ``ruled_out`` is absent contradicts a report whose concepts are
+    ``present``: it is one of them, or a more general name inside one of them
+    ("pleural effusion" inside "malignant pleural effusion")."""
+    words = f" {ruled_out} "
+    return any(ruled_out == c or words in f" {c} " for c in present)
+
+
 def load_data(name: str) -> dict[str, Any]:
     """One of the package's TOML data files (``"cases"`` -> ``cases.toml``)."""
     return tomllib.loads(resources.files(__package__).joinpath(f"{name}.toml").read_text("utf-8"))

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .catalog import Pool, load_data, parse_slots
+from .catalog import Pool, contradicts, load_data, parse_slots
 
 __all__ = ["HardWriter", "PHENOMENA", "DISTRACTORS"]
 
@@ -198,7 +198,8 @@ class HardWriter:
         """A normal statement that rules out a finding the case does not have."""
         if d.rnd() >= self.p["p_normal_statement"]:
             return
-        options = [e for e in self.normals.get(d.report.region, ()) if e["concept"] not in d.present]
+        options = [e for e in self.normals.get(d.report.region, ())
+                   if not any(contradicts(c, d.present) for c in [e["concept"], *(c for _, c, _ in e["slots"])])]
         if not options:
             return
         entry = options[int(d.rnd() * len(options))]

@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .catalog import Catalog, Pool
+from .catalog import Catalog, Pool, contradicts
 
 __all__ = ["Report", "ReportWriter", "SECTIONS"]
 
@@ -213,6 +213,9 @@ class ReportWriter:
         self.states = Pool(lists["states"], zipf=True)
         self.states_plural = Pool(lists["states_plural"], zipf=True)
         self.incidentals = Pool(lists["incidentals"], zipf=True)
+        # filler that rules a finding out: part -> (concept, the states that do)
+        self.rules_out = {part: (spec["concept"], frozenset(spec["states"]))
+                          for part, spec in w["filler"].get("rules_out", {}).items()}
         mods = [p + r for r in w["modifiers"]["roots"] for p in w["modifiers"]["prefixes"]]
         random.Random(4242).shuffle(mods)  # a fixed order: which combinations are the common ones
         self.modifiers = Pool(mods, zipf=True)
@@ -469,7 +472,11 @@ class ReportWriter:
         target = math.exp(self.len_mu + self.len_sigma * rng.gauss(0.0, 1.0)) * st.length_factor
         words = sum(s.count(" ") + 1 for part in (d.history, d.technique, d.comparison, d.findings,
                                                   d.negations, d.impression) for s in part)
-        normals = list(d.region.normal)
+        # a normal statement never rules out what this report has ("The spleen is normal in
+        # size" in a splenomegaly case), nor what it already said is absent
+        normals = [n for n in d.region.normal
+                   if not any(status == "absent" and contradicts(concept, d.present)
+                              for _, concept, status in self.cat.slots.get(n, ()))]
         extra: list[str] = []
         typo = self.config["typo_rate"]
         while words < target:
@@ -477,12 +484,20 @@ class ReportWriter:
                 normal = normals.pop(int(rnd() * len(normals)))
                 sentence, pieces, phenomenon = normal + ".", (normal,), "normal"
             else:
-                sentence, pieces = self._filler(rnd, st, d.report.region)
+                sentence, pieces, ruled_out = self._filler(rnd, st, d.report.region)
                 phenomenon = "filler"
+                if any(contradicts(concept, d.present) for _, concept in ruled_out):
+                    continue  # "The spleen is not enlarged" is not written in a splenomegaly case
+            keep = [s for p in pieces for s, _, _ in self.cat.slots.get(p, ())]
+            if phenomenon == "filler":
+                keep += [surface for surface, _ in ruled_out]
             if rnd() < typo:
-                sentence = self._typo(rng, sentence, [s for p in pieces for s, _, _ in self.cat.slots.get(p, ())])
+                sentence = self._typo(rng, sentence, keep)
             extra.append(sentence)
             d.slots(sentence, pieces, phenomenon)
+            if phenomenon == "filler":
+                for surface, concept in ruled_out:
+                    d.mention(sentence, surface, concept, "absent", "normal")
             words += sentence.count(" ") + 1
         body = d.findings[:]
         n_findings = len(d.findings)
@@ -518,8 +533,11 @@ class ReportWriter:
     def _procedure(self, rnd: Callable[[], float]) -> str:
         return self.qualifiers.draw(rnd) + self.roots.draw(rnd) + self.suffixes.draw(rnd)
 
-    def _filler(self, rnd: Callable[[], float], st: _Style, region: str) -> tuple[str, tuple[str, ...]]:
-        """A filler sentence and the wording pieces (template, incidental) it was written from."""
+    def _filler(self, rnd: Callable[[], float], st: _Style, region: str
+                ) -> tuple[str, tuple[str, ...], list[tuple[str, str]]]:
+        """A filler sentence, the wording pieces (template, incidental) it was written from,
+        and the (surface, concept) of each finding it rules out ("spleen is not enlarged",
+        splenomegaly; words.toml ``[filler.rules_out]``)."""
         parts = self.parts[region]
         part = parts.draw(rnd)
         plural = part.endswith("s") and not part.endswith(("ss", "us", "is"))
@@ -531,7 +549,12 @@ class ReportWriter:
         sentence = template.format(
             part=part, part_cap=_cap(part), part2=part2, state=state, state_plural=state_plural,
             incidental=incidental, modifier=self.modifiers.draw(rnd))
-        return sentence, ((template, incidental) if "{incidental}" in template else (template,))
+        ruled_out = []
+        for p, s in ((part, state), (_cap(part), state), (part2, state_plural)):
+            rule = self.rules_out.get(p.lower() if p[:1].isupper() else p)
+            if rule and s in rule[1] and f"{p} {s}" in sentence and (f"{p} {s}", rule[0]) not in ruled_out:
+                ruled_out.append((f"{p} {s}", rule[0]))
+        return sentence, ((template, incidental) if "{incidental}" in template else (template,)), ruled_out
 
     @staticmethod
     def _typo(rng, sentence: str, keep: list[str] = ()) -> str:
