@@ -1,0 +1,140 @@
+"""One very big report through extract's per-report NLP (issue 8: "a 10 MB report took 702 s").
+
+Usage::
+
+    .venv/bin/python bench/big_report.py                      # 10 MB, both cases
+    .venv/bin/python bench/big_report.py --mb 1 --case reports
+    .venv/bin/python bench/big_report.py --mb 10 --case line --profile 25
+
+Two reports of ``--mb`` MB each:
+
+* ``reports``: phantom reports (seed 0) joined by blank lines until the size is reached:
+  thousands of section headers, organ sub-headers, sentences and key-image references
+  in one report, as in an export that concatenated a patient's history into one row;
+* ``line``: one line of words with no punctuation and no line break (one sentence).
+
+For each it prints the seconds of the section splitter alone, of sections + sentences
+(``report_spans``), and of :meth:`pacsmine.nlp.extract.ReportNLP.process` on the one report
+(everything extract does to a report: sections, sentences, tokens, references, terms and
+ConText; the annotator is built before the clock starts), then the CPU model and the load
+average. ``--profile N`` prints the N most expensive functions of ``process`` (cProfile,
+cumulative time). ``--sizes`` runs the ``reports`` case at 1/4 and the full size, to read
+the growth off (4x the text should take about 4x the time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("PACSMINE_NO_PROGRESS", "1")
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"# {model}, {os.cpu_count()} cores, load average {load}"
+
+
+def reports_text(size: int, seed: int = 0) -> str:
+    """Phantom reports joined by blank lines, cut to ``size`` characters."""
+    from pacsmine.config import load_config
+    from pacsmine.phantom import iter_reports
+
+    cfg = dict(load_config()["phantom"], faulty_reports=0)
+    parts: list[str] = []
+    total = 0
+    batch = 1000
+    while total < size:
+        for report in iter_reports(batch, seed, cfg):
+            parts.append(report.text)
+            total += len(report.text) + 2
+            if total >= size:
+                break
+        seed += 1
+    return "\n\n".join(parts)[:size]
+
+
+def line_text(size: int) -> str:
+    """One line of words, no punctuation."""
+    words = "the right lower lobe opacity is unchanged from prior study with small effusion and nodule ".split()
+    out, total, i = [], 0, 0
+    while total < size:
+        w = words[i % len(words)]
+        out.append(w)
+        total += len(w) + 1
+        i += 1
+    return " ".join(out)[:size]
+
+
+def run_case(name: str, text: str, nlp, profile: int) -> None:
+    from pacsmine.nlp.extract import new_rows
+    from pacsmine.nlp.sentences import report_spans
+    from pacsmine.nlp.stats import CorpusCounts
+
+    t0 = time.perf_counter()
+    segments = nlp.sections.split_tuples(text)
+    t_sections = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    spans = report_spans(text, nlp.sections, nlp.splitter)
+    t_spans = time.perf_counter() - t0
+    rows, stats = new_rows(), CorpusCounts()
+    nlp._cache.clear()
+    nlp._cache_old.clear()
+    if profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        t0 = time.perf_counter()
+        prof.runcall(nlp.process, "BIG", "P", "CT", text, rows, stats)
+        t_process = time.perf_counter() - t0
+    else:
+        t0 = time.perf_counter()
+        nlp.process("BIG", "P", "CT", text, rows, stats)
+        t_process = time.perf_counter() - t0
+    print(
+        f"{name}: {len(text) / 1e6:.1f} MB, {len(segments)} segments, {len(spans)} sentences, "
+        f"{len(rows['references']['accession'])} references, {len(rows['terms']['accession'])} term mentions; "
+        f"sections {t_sections:.2f} s, sections+sentences {t_spans:.2f} s, ReportNLP.process {t_process:.2f} s",
+        flush=True,
+    )
+    if profile:
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(profile)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mb", type=float, default=10.0, help="report size in MB (10^6 characters)")
+    parser.add_argument("--case", choices=("reports", "line", "both"), default="both")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N most expensive functions")
+    parser.add_argument("--sizes", action="store_true", help="reports case at 1/4 of --mb and at --mb")
+    args = parser.parse_args()
+
+    from pacsmine.config import load_config
+    from pacsmine.nlp.extract import ReportNLP
+
+    size = int(args.mb * 1e6)
+    nlp = ReportNLP(load_config())
+    print(machine(), flush=True)
+    if args.sizes:
+        for s in (size // 4, size):
+            run_case(f"reports@{s / 1e6:g}MB", reports_text(s), nlp, args.profile)
+    else:
+        if args.case in ("reports", "both"):
+            run_case("reports", reports_text(size), nlp, args.profile)
+        if args.case in ("line", "both"):
+            run_case("line", line_text(size), nlp, args.profile)
+    print(machine(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
