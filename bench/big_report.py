@@ -2,16 +2,17 @@
 
 Usage::
 
-    .venv/bin/python bench/big_report.py                      # 10 MB, both cases
+    .venv/bin/python bench/big_report.py                      # 10 MB, every case
     .venv/bin/python bench/big_report.py --mb 1 --case reports
     .venv/bin/python bench/big_report.py --mb 10 --case line --profile 25
 
-Two reports of ``--mb`` MB each:
+Three reports of ``--mb`` MB each:
 
 * ``reports``: phantom reports (seed 0) joined by blank lines until the size is reached:
   thousands of section headers, organ sub-headers, sentences and key-image references
   in one report, as in an export that concatenated a patient's history into one row;
-* ``line``: one line of words with no punctuation and no line break (one sentence).
+* ``line``: one line of words with no punctuation and no line break (one sentence);
+* ``dots``: a dotted line run into a word (``.....Normal.``).
 
 For each it prints the seconds of the section splitter alone, of sections + sentences
 (``report_spans``), and of :meth:`pacsmine.nlp.extract.ReportNLP.process` on the one report
@@ -82,6 +83,11 @@ def timed(fn, *args):
     return out, time.perf_counter() - w, time.process_time() - c
 
 
+def dots_text(size: int) -> str:
+    """A dotted line run into a word: one run of periods, then "Normal." (no space between)."""
+    return "." * (size - 7) + "Normal."
+
+
 def run_case(name: str, text: str, nlp, profile: int) -> None:
     from pacsmine.nlp.extract import new_rows
     from pacsmine.nlp.sentences import report_spans
@@ -116,7 +122,7 @@ def run_case(name: str, text: str, nlp, profile: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=float, default=10.0, help="report size in MB (10^6 characters)")
-    parser.add_argument("--case", choices=("reports", "line", "both"), default="both")
+    parser.add_argument("--case", choices=("reports", "line", "dots", "all"), default="all")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N most expensive functions")
     parser.add_argument("--sizes", action="store_true", help="each case at 1/4 of --mb and at --mb")
     args = parser.parse_args()
@@ -129,10 +135,9 @@ def main() -> None:
     _tune_gc()  # as in an extract worker: the rules and the phrase table frozen out of the collector
     print(machine(), flush=True)
     for s in (size // 4, size) if args.sizes else (size,):
-        if args.case in ("reports", "both"):
-            run_case("reports", reports_text(s), nlp, args.profile)
-        if args.case in ("line", "both"):
-            run_case("line", line_text(s), nlp, args.profile)
+        for case, make in (("reports", reports_text), ("line", line_text), ("dots", dots_text)):
+            if args.case in (case, "all"):
+                run_case(case, make(s), nlp, args.profile)
     print(machine(), flush=True)
 
 
