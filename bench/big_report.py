@@ -107,7 +107,7 @@ def run_case(name: str, text: str, nlp, profile: int) -> None:
     else:
         _, w_process, c_process = timed(nlp.process, "BIG", "P", "CT", text, rows, stats)
     print(
-        f"{name}: {len(text) / 1e6:.1f} MB, {len(segments)} segments, {len(spans)} sentences, "
+        f"{name}: {len(text) / 1e6:g} MB, {len(segments)} segments, {len(spans)} sentences, "
         f"{len(rows['references']['accession'])} references, {len(rows['terms']['accession'])} term mentions; "
         f"seconds wall (CPU): sections {w_sections:.2f} ({c_sections:.2f}), "
         f"sections+sentences {w_spans:.2f} ({c_spans:.2f}), ReportNLP.process {w_process:.2f} ({c_process:.2f})",
