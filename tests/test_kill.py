@@ -39,7 +39,7 @@ SETTINGS = {
         "run.workers=1", "topics.workers=1",
         "topics.level1.k_grid=[2, 3]", "topics.level1.max_k=3", "topics.level1.docs_per_topic=10",
         "topics.level1.selection_iterations=30", "topics.level1.iterations=40",
-        "topics.level2.min_docs=30", "topics.level2.k_grid=[2, 3]", "topics.level2.docs_per_topic=10",
+        "topics.level2.min_docs=20", "topics.level2.k_grid=[2, 3]", "topics.level2.docs_per_topic=10",
         "topics.level2.selection_iterations=20", "topics.level2.iterations=20",
         "topics.level3.k_grid=[2, 3]", "topics.level3.docs_per_topic=10",
         "topics.level3.selection_iterations=20", "topics.level3.iterations=20",
@@ -114,7 +114,7 @@ def reference(tmp_path_factory):
     """(export, workspace after an uninterrupted ingest, extract and topics)."""
     root = tmp_path_factory.mktemp("kill")
     export, ws = root / "export", root / "reference"
-    done = subprocess.run(CLI + ["phantom", str(export), "-n", "150", "--seed", "3"], env=ENV,
+    done = subprocess.run(CLI + ["phantom", str(export), "-n", "80", "--seed", "3"], env=ENV,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     for stage in ("ingest", "extract", "topics"):
