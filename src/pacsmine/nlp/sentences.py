@@ -50,8 +50,10 @@ def _abbreviations() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-# A boundary candidate; for punctuation, group 1 is the next visible character.
-_CANDIDATE = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)(?=\s*(\S?))|\n[ \t]*\n\s*|\n")
+# A boundary candidate; for punctuation, group 1 is the next visible character. A run of
+# punctuation is tried once, from its first mark, and never given back (possessive):
+# tried from every mark of "......" with backtracking, a long run cost its length squared.
+_CANDIDATE = re.compile(r"(?<![.!?])[.!?]++[\"')\]]*+(?=\s|$)(?=\s*(\S?))|\n[ \t]*\n\s*|\n")
 _LIST_MARKER = re.compile(r"\s*(?:\(?\d{1,2}[.)]|[a-z][.)]|[-*\u2022])\s*$", re.IGNORECASE)
 _WRAP_END = re.compile(r"[,\-/(&]\s*$|\b(?:and|or|of|the|with|to|in|a|an)\s*$", re.IGNORECASE)
 _REFERENCE_ONLY = re.compile(
@@ -77,14 +79,22 @@ class SentenceSplitter:
         """``(start, end)`` offsets of the sentences of ``text[start:end]``, stripped of
         surrounding white space, in order."""
         end = len(text) if end is None else end
+        if start and text[start - 1] in ".!?":
+            # The candidate pattern looks one character behind a mark, which may lie
+            # before ``start``: split the stretch on its own instead.
+            return [(a + start, b + start) for a, b in self.spans(text[start:end])]
         out: list[tuple[int, int]] = []
         sent_start = start
         abbreviations = self.abbreviations_
+        # Parentheses of the current sentence counted so far: [sentence start, counted up
+        # to, open minus closed]. Kept from one line break to the next, so that a long
+        # sentence's text is counted once, not once per line break.
+        parens = [start, start, 0]
         for m in _CANDIDATE.finditer(text, start, end):
             mark = m.group()
             p, q = m.span()
             if mark[0] == "\n":
-                if "\n" not in mark[1:] and not self._line_break_ends(text, sent_start, p, q, end):
+                if "\n" not in mark[1:] and not self._line_break_ends(text, sent_start, p, q, end, parens):
                     continue
                 cut = p
             else:
@@ -124,7 +134,9 @@ class SentenceSplitter:
             out = merged
         return out
 
-    def _line_break_ends(self, text: str, sent_start: int, p: int, q: int, end: int) -> bool:
+    def _line_break_ends(self, text: str, sent_start: int, p: int, q: int, end: int, parens: list[int]) -> bool:
+        """Does the single line break at ``[p, q)`` end the sentence that starts at
+        ``sent_start``? ``parens`` is the running parenthesis count of :meth:`spans`."""
         if not self.newline_is_boundary:
             return False
         nxt = q
@@ -134,7 +146,11 @@ class SentenceSplitter:
             return True
         if text[nxt].islower():
             return False
-        if text.count("(", sent_start, p) > text.count(")", sent_start, p):
+        if parens[0] != sent_start:  # a new sentence: count from its start
+            parens[:] = [sent_start, sent_start, 0]
+        parens[2] += text.count("(", parens[1], p) - text.count(")", parens[1], p)
+        parens[1] = p
+        if parens[2] > 0:
             return False  # inside parentheses: "(image 36, series\n3)"
         line_start = text.rfind("\n", sent_start, p) + 1
         return not _WRAP_END.search(text[max(line_start, sent_start, p - 40) : p])
