@@ -317,38 +317,59 @@ class TermAnnotator:
             keys = self._fill_keys(words, keys)
         return words, keys
 
+    def _pair_sizes(self) -> dict[tuple[str, str], list[int]]:
+        """Lengths (longest first) of the phrases that open with each two keys, derived from
+        ``phrases_`` on first use (and again after a refit): at a word, only the phrases
+        that its next word continues are looked up, not every length that starts there."""
+        cached = self.__dict__.get("_pair_sizes_of")
+        if cached is None or cached[0] is not self.phrases_:
+            sizes: dict[tuple[str, str], set[int]] = {}
+            for keys in self.phrases_:
+                if len(keys) > 1:
+                    sizes.setdefault(keys[:2], set()).add(len(keys))
+            cached = self._pair_sizes_of = (self.phrases_, {k: sorted(v, reverse=True) for k, v in sizes.items()})
+        return cached[1]
+
     def match(self, sentence: str) -> list[Mention]:
         """Longest-match vocabulary concepts in ``sentence``, without ConText flags."""
         words, keys = self._sentence_keys(sentence)
         if not words:
             return []
-        if self._singles.isdisjoint(keys) and self._openers.isdisjoint(zip(keys, keys[1:])):
+        singles = self._singles
+        if singles.isdisjoint(keys) and self._openers.isdisjoint(zip(keys, keys[1:])):
             return []
-        phrases, concepts = self.phrases_, self.concepts_
-        sizes = list(map(self.lengths_.get, keys))  # phrase lengths starting at each word
+        phrases, concepts, pair_sizes = self.phrases_, self.concepts_, self._pair_sizes()
         out: list[Mention] = []
         spans: list[tuple[int, int]] = []  # token offsets, read only as far as a match needs
         found = None
         n, resume = len(keys), 0
-        # Only words that start some phrase are visited; a match resumes after itself.
-        for i in compress(range(n), sizes):
+        # Only words that start some phrase are visited; a match resumes after itself. At a
+        # word, the phrases its next word continues (longest first), then the word alone.
+        for i in compress(range(n), map(self.lengths_.get, keys)):
             if i < resume:
                 continue
-            for size in sizes[i]:
+            key = keys[i]
+            sizes = pair_sizes.get((key, keys[i + 1]), ()) if i + 1 < n else ()
+            for size in sizes:
                 if i + size <= n:
                     target = phrases.get(tuple(keys[i : i + size]))
                     if target is not None:
-                        resume = i + size
-                        if target == _STOP:
-                            break
-                        last = i + size - 1
-                        if last >= len(spans):  # offsets only for the few sentences that match
-                            if found is None:
-                                found = _TOKEN.finditer(sentence)
-                            spans += [m.span() for m in islice(found, last + 1 - len(spans))]
-                        start, end = spans[i][0], spans[last][1]
-                        out.append(Mention(start, end, sentence[start:end], *concepts[target]))
                         break
+            else:
+                size = 1
+                target = phrases.get((key,)) if key in singles else None
+            if target is None:
+                continue
+            resume = i + size
+            if target == _STOP:
+                continue
+            last = i + size - 1
+            if last >= len(spans):  # offsets only for the few sentences that match
+                if found is None:
+                    found = _TOKEN.finditer(sentence)
+                spans += [m.span() for m in islice(found, last + 1 - len(spans))]
+            start, end = spans[i][0], spans[last][1]
+            out.append(Mention(start, end, sentence[start:end], *concepts[target]))
         return out
 
     def concepts_in(self, text: str) -> set[tuple[str, str]]:
