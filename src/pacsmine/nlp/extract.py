@@ -173,12 +173,13 @@ class ReportNLP:
         out = rows["sentences"]
         out["accession"] += [accession] * n
         out["sentence_index"] += range(n)
-        out["section"] += [sec for sec, _, _ in spans]
+        # Columns of the spans and of the results, each one pass in C (tuples, only read).
+        sections, starts, ends = zip(*spans) if n else ((), (), ())
+        words, sentence_tokens, mentions, references = zip(*found) if n else ((), (), (), ())
+        out["section"] += sections
         out["text"] += texts
-        out["start"] += [a for _, a, _ in spans]
-        out["end"] += [b for _, _, b in spans]
-        words = [w for w, _, _, _ in found]
-        mentions = [m for _, _, m, _ in found]
+        out["start"] += starts
+        out["end"] += ends
         if self.annotator is not None:
             terms = rows["terms"]
             for i in compress(range(n), mentions):
@@ -201,10 +202,9 @@ class ReportNLP:
         has_ref = [False] * n
         refs = rows["references"]
         link = self.index.link
-        references = [r for _, _, _, r in found]
         if self.parser.other_exam_sections:  # "COMPARISON: CT 01/02/2020 series 3 image 45"
             other = self.parser.other_exam_sections
-            references = [_NONE if sec in other else r for (sec, _, _), r in zip(spans, references)]
+            references = [_NONE if sec in other else r for sec, r in zip(sections, references)]
         for i in compress(range(n), references):
             context_series = None
             for ref in references[i]:
@@ -249,7 +249,7 @@ class ReportNLP:
         # The document's tokens are its sentences' (section headers are not words of the report).
         # Tokenizer.filter works word by word, so the sentences' filtered words, joined, are
         # the filtered words of the document.
-        doc_tokens = list(chain.from_iterable([t for _, t, _, _ in found]))
+        doc_tokens = list(chain.from_iterable(sentence_tokens))
         docs = rows["documents"]
         docs["accession"].append(accession)
         docs["patient_id"].append(patient_id)

@@ -51,7 +51,7 @@ class CorpusCounts:
         # Whether a word is no content word (stop word or number), memoised: per word, not per use.
         flags = self._not_content
         try:
-            not_content = list(map(flags.__getitem__, all_words))
+            n_not_content = sum(map(flags.__getitem__, all_words))
         except KeyError:
             if len(flags) > 200_000:
                 flags.clear()
@@ -60,23 +60,21 @@ class CorpusCounts:
                 if w not in flags:
                     # Words are letters or digits (the tokenizer's pattern): a digit first means a number.
                     flags[w] = w in stop or w[0] <= "9"
-            not_content = list(map(flags.__getitem__, all_words))
+            n_not_content = sum(map(flags.__getitem__, all_words))
         n_words = len(all_words)
         n_terms = sum(mention_counts)
         every["n"] += len(sentence_words)
         every["words"] += n_words
-        every["content_words"] += n_words - sum(not_content)
+        every["content_words"] += n_words - n_not_content
         every["disease_terms"] += n_terms
         if any(has_reference):
-            start = 0
             for words, terms, ref in zip(sentence_words, mention_counts, has_reference):
-                n = len(words)
                 if ref:
+                    n = len(words)
                     cited["n"] += 1
                     cited["words"] += n
-                    cited["content_words"] += n - sum(not_content[start : start + n])
+                    cited["content_words"] += n - sum(map(flags.__getitem__, words))
                     cited["disease_terms"] += terms
-                start += n
         self.word_freq.update(all_words)
         self.documents += 1
         self.words += n_words

@@ -37,6 +37,10 @@ import pyarrow as pa
 
 __all__ = ["Tokenizer", "Vocabulary", "stopwords", "library_stopwords"]
 
+# A token pattern with none of these (anchors, word fences, lookarounds) finds the same
+# words in text[a:b] as in text with pos=a, endpos=b: no slice needs to be made.
+_LOOKS_AROUND = re.compile(r"\\[bBAZ]|[\^$]|\(\?<?[=!]")
+
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
@@ -73,6 +77,7 @@ class Tokenizer:
         self.terms_as_tokens = terms_as_tokens
         flags = 0 if lowercase else re.IGNORECASE
         self._findall = re.compile(pattern, flags).findall
+        self._pieces_in_place = _LOOKS_AROUND.search(pattern) is None
         self._term_tokens: dict[str, str] = {}
         self._stems: dict[str, str] = {}
         self._stemmer = None
@@ -120,16 +125,23 @@ class Tokenizer:
         if not spans:
             return self.tokenize(text)
         out: list[str] = []
-        tokenize, term_token, prev = self.tokenize, self.term_token, 0
+        term_token, prev, keep = self.term_token, 0, self.filter
+        # ASCII text keeps its offsets when lower-cased: one lower() for the whole sentence and
+        # the pieces between the spans read in place (pos, endpos), no slice per piece.
+        if self._pieces_in_place and text.isascii():
+            low, findall = (text.lower() if self.lowercase else text), self._findall
+            pieces = lambda a, b: keep(findall(low, a, b))  # noqa: E731
+        else:
+            pieces = lambda a, b: self.tokenize(text[a:b])  # noqa: E731
         for start, end, name in sorted(spans, key=lambda s: (s[0], -s[1])):
             if start < prev:
                 continue
-            out += tokenize(text[prev:start])
+            out += pieces(prev, start)
             token = term_token(name or "") or term_token(text[start:end])
             if token:
                 out.append(token)
             prev = end
-        out += tokenize(text[prev:])
+        out += pieces(prev, len(text))
         return out
 
     def _stem(self, token: str) -> str:
