@@ -180,24 +180,22 @@ class ReportNLP:
         out["text"] += texts
         out["start"] += starts
         out["end"] += ends
-        if self.annotator is not None:
+        if self.annotator is not None and any(mentions):
+            # The report's mentions in sentence order, then one pass per column.
             terms = rows["terms"]
-            for i in compress(range(n), mentions):
-                sentence_mentions = mentions[i]
-                k = len(sentence_mentions)
-                terms["accession"] += [accession] * k
-                terms["sentence_index"] += [i] * k
-                for m in sentence_mentions:
-                    terms["start"].append(m.start)
-                    terms["end"].append(m.end)
-                    terms["text"].append(m.text)
-                    terms["source"].append(m.source)
-                    terms["code"].append(m.code)
-                    terms["name"].append(m.name)
-                    terms["status"].append(m.status)
-                    terms["negated"].append(bool(m.negated))
-                    terms["uncertain"].append(bool(m.uncertain))
-                    terms["historical"].append(bool(m.historical))
+            ms = list(chain.from_iterable(mentions))
+            terms["accession"] += [accession] * len(ms)
+            terms["sentence_index"] += [i for i in compress(range(n), mentions) for _ in mentions[i]]
+            terms["start"] += [m.start for m in ms]
+            terms["end"] += [m.end for m in ms]
+            terms["text"] += [m.text for m in ms]
+            terms["source"] += [m.source for m in ms]
+            terms["code"] += [m.code for m in ms]
+            terms["name"] += [m.name for m in ms]
+            terms["status"] += [m.status for m in ms]
+            terms["negated"] += [bool(m.negated) for m in ms]
+            terms["uncertain"] += [bool(m.uncertain) for m in ms]
+            terms["historical"] += [bool(m.historical) for m in ms]
         cited: dict[int, list] = {}
         has_ref = [False] * n
         refs = rows["references"]

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import tomllib
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -497,7 +497,8 @@ class NormalMentions:
             if concept is not None:
                 if any(m.code == concept.code and m.start < end and m.end > start for m in out):
                     continue
-                new = replace(concept, start=start, end=end, text=text)
+                # The concept's mention with this span (its flags are set below).
+                new = type(concept)(start, end, text, concept.source, concept.code, concept.name)
             else:
                 from .terms import Mention
 
