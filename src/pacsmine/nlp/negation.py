@@ -466,10 +466,13 @@ class NormalMentions:
         self.annotator = annotator
         self.context = annotator.context_
         self._concepts: dict[str, Any] = {}
-        # "Does the lower-cased sentence contain a normal phrase's last word?" as one regex
-        # search (substring test, like ``word in low`` for each word).
+        # "Does the lower-cased sentence contain a normal phrase's last word?" as one search of
+        # the words' character trie (a substring test, like ``word in low`` for each word).
         words = getattr(self.context, "_normal_last_words", ())
-        self._normal_word = re.compile("|".join(map(re.escape, words))).search if words else None
+        self._normal_word = re.compile(_trie(words)).search if words else None
+        # Every anatomy phrase has a first run of letters/digits (else no set pre-test).
+        self._anatomy_first = (getattr(self.context, "_anatomy_first", None)
+                               if all(_ALNUM(p) for p in getattr(self.context, "_anatomy", {})) else None)
 
     def _concept(self, finding: str):
         if finding not in self._concepts:
@@ -485,7 +488,10 @@ class NormalMentions:
         low = sentence.lower()
         # Cheap tests first: a normal word's text (substring tests), then an anatomy phrase.
         if not (":" in low and ctx._header_lc is not None and ctx._header_lc.match(low)):
-            if self._normal_word is None or self._normal_word(low) is None or ctx._anatomy_lc.search(low) is None:
+            # An anatomy phrase's match starts with its first run of letters/digits as a whole
+            # run of the sentence: a set test rules out most sentences before the regex.
+            if (self._normal_word is None or self._normal_word(low) is None
+                    or (self._anatomy_first is not None and self._anatomy_first.isdisjoint(_ALNUM(low))) or ctx._anatomy_lc.search(low) is None):
                 return mentions
         statements = ctx.normal_statements(sentence)
         if not statements:

@@ -136,6 +136,9 @@ class TermAnnotator:
     tuple -> concept index, -1 for a stop phrase), ``stems_``, ``n_phrases_``, ``context_``.
     """
 
+    # (phrases_, two keys -> lengths of the phrases they open), derived by match on first use.
+    _pair_sizes_of: tuple = (None, {})
+
     def __init__(
         self,
         layers: Sequence[Layer] | None = None,
@@ -321,14 +324,12 @@ class TermAnnotator:
         """Lengths (longest first) of the phrases that open with each two keys, derived from
         ``phrases_`` on first use (and again after a refit): at a word, only the phrases
         that its next word continues are looked up, not every length that starts there."""
-        cached = self.__dict__.get("_pair_sizes_of")
-        if cached is None or cached[0] is not self.phrases_:
-            sizes: dict[tuple[str, str], set[int]] = {}
-            for keys in self.phrases_:
-                if len(keys) > 1:
-                    sizes.setdefault(keys[:2], set()).add(len(keys))
-            cached = self._pair_sizes_of = (self.phrases_, {k: sorted(v, reverse=True) for k, v in sizes.items()})
-        return cached[1]
+        sizes: dict[tuple[str, str], set[int]] = {}
+        for keys in self.phrases_:
+            if len(keys) > 1:
+                sizes.setdefault(keys[:2], set()).add(len(keys))
+        self._pair_sizes_of = (self.phrases_, {k: sorted(v, reverse=True) for k, v in sizes.items()})
+        return self._pair_sizes_of[1]
 
     def match(self, sentence: str) -> list[Mention]:
         """Longest-match vocabulary concepts in ``sentence``, without ConText flags."""
@@ -338,7 +339,9 @@ class TermAnnotator:
         singles = self._singles
         if singles.isdisjoint(keys) and self._openers.isdisjoint(zip(keys, keys[1:])):
             return []
-        phrases, concepts, pair_sizes = self.phrases_, self.concepts_, self._pair_sizes()
+        phrases, concepts = self.phrases_, self.concepts_
+        pairs_of = self._pair_sizes_of
+        pair_sizes = pairs_of[1] if pairs_of[0] is phrases else self._pair_sizes()
         out: list[Mention] = []
         spans: list[tuple[int, int]] = []  # token offsets, read only as far as a match needs
         found = None
