@@ -404,12 +404,14 @@ class ConText:
         """Set ``negated``, ``uncertain`` and ``historical`` (and ``status``, where the
         object has that attribute) on each mention (objects with ``start``/``end`` offsets
         into ``sentence``); returns the same mentions."""
-        scopes = self.scopes(sentence)
+        scopes = self._scopes(sentence)[0]
         for mention in mentions:
             mention.negated = mention.uncertain = mention.historical = False
-            for category, start, end in scopes:
-                if mention.start < end and mention.end > start:
-                    setattr(mention, _FLAG[category], True)
+            if scopes:
+                m_start, m_end = mention.start, mention.end
+                for category, start, end in scopes:
+                    if m_start < end and m_end > start:
+                        setattr(mention, _FLAG[category], True)
             if hasattr(mention, "status"):
                 mention.status = status_of(mention.negated, mention.uncertain, mention.historical)
         return mentions
