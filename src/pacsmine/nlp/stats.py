@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections import _count_elements  # what Counter.update(iterable) runs, without its Mapping test
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -75,12 +76,12 @@ class CorpusCounts:
                     cited["words"] += n
                     cited["content_words"] += n - sum(map(flags.__getitem__, words))
                     cited["disease_terms"] += terms
-        self.word_freq.update(all_words)
+        _count_elements(self.word_freq, all_words)
         self.documents += 1
         self.words += n_words
         self.words_sq += n_words * n_words
-        self.term_freq.update(doc_tokens)
-        self.doc_freq.update(set(doc_tokens))
+        _count_elements(self.term_freq, doc_tokens)
+        _count_elements(self.doc_freq, set(doc_tokens))
         self.modality_docs[modality or "unknown"] += 1
 
     def add_key_image(self, modality) -> None:
