@@ -136,8 +136,8 @@ class TermAnnotator:
     tuple -> concept index, -1 for a stop phrase), ``stems_``, ``n_phrases_``, ``context_``.
     """
 
-    # (phrases_, two keys -> lengths of the phrases they open), derived by match on first use.
-    _pair_sizes_of: tuple = (None, {})
+    # (phrases_, first key -> (next key -> phrase lengths, one-word target)), derived by match.
+    _match_starts_of: tuple = (None, {})
 
     def __init__(
         self,
@@ -320,47 +320,54 @@ class TermAnnotator:
             keys = self._fill_keys(words, keys)
         return words, keys
 
-    def _pair_sizes(self) -> dict[tuple[str, str], list[int]]:
-        """Lengths (longest first) of the phrases that open with each two keys, derived from
-        ``phrases_`` on first use (and again after a refit): at a word, only the phrases
-        that its next word continues are looked up, not every length that starts there."""
-        sizes: dict[tuple[str, str], set[int]] = {}
-        for keys in self.phrases_:
+    def _match_starts(self) -> dict[str, tuple[dict[str, list[int]], int | None]]:
+        """Per first key of a phrase: (next key -> lengths, longest first, of the phrases
+        that open with the two keys; the one-word phrase's table value or None), derived
+        from ``phrases_`` on first use (and again after a refit). At a word, only the
+        phrases that its next word continues are looked up, not every length that starts
+        there."""
+        starts: dict[str, tuple[dict[str, set[int]], int | None]] = {}
+        for keys, target in self.phrases_.items():
+            nexts, single = starts.get(keys[0], ({}, None))
             if len(keys) > 1:
-                sizes.setdefault(keys[:2], set()).add(len(keys))
-        self._pair_sizes_of = (self.phrases_, {k: sorted(v, reverse=True) for k, v in sizes.items()})
-        return self._pair_sizes_of[1]
+                nexts.setdefault(keys[1], set()).add(len(keys))
+            else:
+                single = target
+            starts[keys[0]] = (nexts, single)
+        built = {k: ({w: sorted(v, reverse=True) for w, v in nexts.items()}, single)
+                 for k, (nexts, single) in starts.items()}
+        self._match_starts_of = (self.phrases_, built)
+        return built
 
     def match(self, sentence: str) -> list[Mention]:
         """Longest-match vocabulary concepts in ``sentence``, without ConText flags."""
         words, keys = self._sentence_keys(sentence)
         if not words:
             return []
-        singles = self._singles
-        if singles.isdisjoint(keys) and self._openers.isdisjoint(zip(keys, keys[1:])):
+        if self._singles.isdisjoint(keys) and self._openers.isdisjoint(zip(keys, keys[1:])):
             return []
         phrases, concepts = self.phrases_, self.concepts_
-        pairs_of = self._pair_sizes_of
-        pair_sizes = pairs_of[1] if pairs_of[0] is phrases else self._pair_sizes()
+        starts_of = self._match_starts_of
+        starts = starts_of[1] if starts_of[0] is phrases else self._match_starts()
+        infos = list(map(starts.get, keys))  # (next key -> lengths, one-word target) per word
         out: list[Mention] = []
         spans: list[tuple[int, int]] = []  # token offsets, read only as far as a match needs
         found = None
         n, resume = len(keys), 0
         # Only words that start some phrase are visited; a match resumes after itself. At a
         # word, the phrases its next word continues (longest first), then the word alone.
-        for i in compress(range(n), map(self.lengths_.get, keys)):
+        for i in compress(range(n), infos):
             if i < resume:
                 continue
-            key = keys[i]
-            sizes = pair_sizes.get((key, keys[i + 1]), ()) if i + 1 < n else ()
-            for size in sizes:
-                if i + size <= n:
-                    target = phrases.get(tuple(keys[i : i + size]))
-                    if target is not None:
-                        break
-            else:
-                size = 1
-                target = phrases.get((key,)) if key in singles else None
+            nexts, target = infos[i]
+            size = 1
+            if nexts and i + 1 < n:
+                for length in nexts.get(keys[i + 1], ()):
+                    if i + length <= n:
+                        longer = phrases.get(tuple(keys[i : i + length]))
+                        if longer is not None:
+                            size, target = length, longer
+                            break
             if target is None:
                 continue
             resume = i + size
