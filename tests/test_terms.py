@@ -345,3 +345,16 @@ def test_combined_real_vocabulary_names_are_readable_and_concepts_right(config):
     assert got["mass"] == ("generic", "mass") and got["nodule"] == ("generic", "nodule")
     assert "thymus" not in got and "cervical lymph nodes" not in got  # anatomy modules left out
     assert got["glioblastoma"] == ("do_2015", "glioblastoma multiforme")  # DO lists MeSH's code
+
+
+def test_longest_match_only_among_phrases_the_next_word_continues():
+    # Phrases "a b c d", "a b" and "a x" open with "a"; "a" alone is one too. At each "a" the
+    # longest phrase that the text continues wins, else "a" alone (by hand).
+    concepts = [Concept("C1", "alpha beta gamma delta"), Concept("C2", "alpha beta"),
+                Concept("C3", "alpha xray"), Concept("C4", "alpha")]
+    ann = TermAnnotator(layers=[layer("t", *concepts)]).fit()
+    found = [(m.text, m.code) for m in ann.match("alpha beta gamma delta, alpha beta gamma, alpha xray, alpha zulu")]
+    assert found == [("alpha beta gamma delta", "C1"), ("alpha beta", "C2"), ("alpha xray", "C3"), ("alpha", "C4")]
+    # A phrase's last word ends the sentence; one word short of a phrase is no match of it.
+    assert [m.code for m in ann.match("alpha beta gamma")] == ["C2"]
+    assert [m.code for m in ann.match("gamma delta alpha")] == ["C4"]

@@ -168,3 +168,13 @@ def test_status_rules_are_checked():
         Tokenizer(status_tokens={"absent": "negate"})
     with pytest.raises(ValueError, match="status_marks.absent"):
         Tokenizer(status_tokens={"absent": "mark"}, status_marks={})
+
+
+def test_term_spans_with_a_pattern_that_looks_around():
+    # A pattern with a word fence is applied to each piece between spans as a string of its
+    # own (the pieces are not read in place): "b" at a piece's start is a word there.
+    tok = Tokenizer(pattern=r"\bb\w*", min_length=1)
+    assert tok.tokenize_terms("abc bcd", [(0, 1, "bx")]) == ["bx", "bc", "bcd"]
+    # Non-ASCII text (lower() may change lengths) gives what the plain tokenizer gives per piece.
+    # ("gr", "e", "of" are shorter than 3 characters.)
+    assert Tokenizer().tokenize_terms("Größe of İnfarct here", [(9, 16, "infarct")]) == ["infarct", "here"]

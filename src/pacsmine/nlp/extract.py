@@ -173,38 +173,36 @@ class ReportNLP:
         out = rows["sentences"]
         out["accession"] += [accession] * n
         out["sentence_index"] += range(n)
-        out["section"] += [sec for sec, _, _ in spans]
+        # Columns of the spans and of the results, each one pass in C (tuples, only read).
+        sections, starts, ends = zip(*spans) if n else ((), (), ())
+        words, sentence_tokens, mentions, references = zip(*found) if n else ((), (), (), ())
+        out["section"] += sections
         out["text"] += texts
-        out["start"] += [a for _, a, _ in spans]
-        out["end"] += [b for _, _, b in spans]
-        words = [w for w, _, _, _ in found]
-        mentions = [m for _, _, m, _ in found]
-        if self.annotator is not None:
+        out["start"] += starts
+        out["end"] += ends
+        if self.annotator is not None and any(mentions):
+            # The report's mentions in sentence order, then one pass per column.
             terms = rows["terms"]
-            for i in compress(range(n), mentions):
-                sentence_mentions = mentions[i]
-                k = len(sentence_mentions)
-                terms["accession"] += [accession] * k
-                terms["sentence_index"] += [i] * k
-                for m in sentence_mentions:
-                    terms["start"].append(m.start)
-                    terms["end"].append(m.end)
-                    terms["text"].append(m.text)
-                    terms["source"].append(m.source)
-                    terms["code"].append(m.code)
-                    terms["name"].append(m.name)
-                    terms["status"].append(m.status)
-                    terms["negated"].append(bool(m.negated))
-                    terms["uncertain"].append(bool(m.uncertain))
-                    terms["historical"].append(bool(m.historical))
+            ms = list(chain.from_iterable(mentions))
+            terms["accession"] += [accession] * len(ms)
+            terms["sentence_index"] += [i for i in compress(range(n), mentions) for _ in mentions[i]]
+            terms["start"] += [m.start for m in ms]
+            terms["end"] += [m.end for m in ms]
+            terms["text"] += [m.text for m in ms]
+            terms["source"] += [m.source for m in ms]
+            terms["code"] += [m.code for m in ms]
+            terms["name"] += [m.name for m in ms]
+            terms["status"] += [m.status for m in ms]
+            terms["negated"] += [bool(m.negated) for m in ms]
+            terms["uncertain"] += [bool(m.uncertain) for m in ms]
+            terms["historical"] += [bool(m.historical) for m in ms]
         cited: dict[int, list] = {}
         has_ref = [False] * n
         refs = rows["references"]
         link = self.index.link
-        references = [r for _, _, _, r in found]
         if self.parser.other_exam_sections:  # "COMPARISON: CT 01/02/2020 series 3 image 45"
             other = self.parser.other_exam_sections
-            references = [_NONE if sec in other else r for (sec, _, _), r in zip(spans, references)]
+            references = [_NONE if sec in other else r for sec, r in zip(sections, references)]
         for i in compress(range(n), references):
             context_series = None
             for ref in references[i]:
@@ -249,7 +247,7 @@ class ReportNLP:
         # The document's tokens are its sentences' (section headers are not words of the report).
         # Tokenizer.filter works word by word, so the sentences' filtered words, joined, are
         # the filtered words of the document.
-        doc_tokens = list(chain.from_iterable([t for _, t, _, _ in found]))
+        doc_tokens = list(chain.from_iterable(sentence_tokens))
         docs = rows["documents"]
         docs["accession"].append(accession)
         docs["patient_id"].append(patient_id)

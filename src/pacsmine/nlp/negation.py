@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, replace
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -182,6 +183,7 @@ class ConText:
         for phrase in rules.get("pseudo", {}).get("transparent", ()):
             table.setdefault(" ".join(phrase.lower().split()), {})["transparent"] = [False, False]
         self._table = table
+        self._trigger_kinds: dict[str, tuple] = {}  # trigger text as matched -> its (category, pre, post)
         # Matched on the lower-cased sentence (lower() keeps offsets of ASCII text; other
         # text is matched through casefold-free IGNORECASE twins).
         self._triggers_lc = _phrases_regex(table)
@@ -245,11 +247,13 @@ class ConText:
     def triggers(self, sentence: str) -> list[Trigger]:
         """Triggers in ``sentence`` (pseudo-triggers included, category "pseudo" or
         "transparent"), in text order."""
-        return self._find_triggers(sentence, sentence.lower() if sentence.isascii() else None, None)
+        low = sentence.lower() if sentence.isascii() else None
+        return [Trigger(*t) for t in self._find_triggers(sentence, low, None)]
 
-    def _find_triggers(self, sentence: str, low: str | None, words: list[str] | None) -> list[Trigger]:
-        # ``low``: the lower-cased sentence when it is ASCII (lower() keeps offsets), else None;
-        # ``words``: its runs of letters/digits when already known.
+    def _find_triggers(self, sentence: str, low: str | None, words: list[str] | None) -> list[tuple]:
+        """Triggers as plain ``(start, end, category, pre, post)`` tuples (the hot path makes
+        no :class:`Trigger` objects). ``low``: the lower-cased sentence when it is ASCII
+        (lower() keeps offsets), else None; ``words``: its runs of letters/digits when known."""
         if low is not None:
             if self._first.isdisjoint(words if words is not None else _ALNUM(low)) and (
                     self._marks is None or self._marks(low) is None):
@@ -257,12 +261,18 @@ class ConText:
             found = self._triggers_lc.finditer(low)
         else:
             found = self._triggers.finditer(sentence)
-        out = []
-        table = self._table
+        out: list[tuple] = []
+        kinds = self._trigger_kinds
         for m in found:
-            cats = table.get(" ".join(m.group(0).lower().split()), {})
-            for category, (pre, post) in cats.items():
-                out.append(Trigger(m.start(), m.end(), category, pre, post))
+            text = m.group(0)
+            cats = kinds.get(text)
+            if cats is None:
+                if len(kinds) > 10_000:
+                    kinds.clear()
+                cats = kinds[text] = tuple((category, pre, post) for category, (pre, post) in
+                                           self._table.get(" ".join(text.lower().split()), {}).items())
+            start, end = m.span()
+            out += [(start, end, category, pre, post) for category, pre, post in cats]
         return out
 
     # ------------------------------------------------------------------ scopes
@@ -291,8 +301,8 @@ class ConText:
     def _compute_scopes(self, sentence: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, str]]]:
         low = sentence.lower() if sentence.isascii() else None
         words = _ALNUM(low) if low is not None else None
-        triggers = self._find_triggers(sentence, low, words)
-        real = [t for t in triggers if t.category not in ("pseudo", "transparent")]
+        triggers = self._find_triggers(sentence, low, words)  # (start, end, category, pre, post)
+        real = [t for t in triggers if t[2] != "pseudo" and t[2] != "transparent"]
         normal_hit = self._normal_on and (low is None or self._may_be_normal(low, words))
         if not real and not normal_hit:
             return [], []
@@ -300,34 +310,38 @@ class ConText:
             low = "".join(c.lower() if len(c.lower()) == 1 else c for c in sentence)
         bounds = [m.span() for m in self._boundaries_lc.finditer(low)]
         # Any trigger (pseudo too, not a transparent one) also closes another trigger's scope.
-        stops = bounds + [(t.start, t.end) for t in triggers if t.category != "transparent"]
+        stops = bounds + [(t[0], t[1]) for t in triggers if t[2] != "transparent"]
         # Word offsets matter only where a scope can reach the word cap.
-        capped = len(sentence.split()) > self.max_scope_words
+        cap = self.max_scope_words
+        capped = len(sentence.split()) > cap
         word_spans = [m.span() for m in self._word.finditer(sentence)] if capped else []
+        # Word starts and ends both rise (words do not overlap): bisect instead of a scan.
+        word_starts = [a for a, _ in word_spans]
+        word_ends = [b for _, b in word_spans]
         out = []
-        for t in real:
-            if t.pre:
+        for t_start, t_end, category, pre, post in real:
+            if pre:
                 end = len(sentence)
                 for s, _ in stops:
-                    if s >= t.end and s < end:
+                    if s >= t_end and s < end:
                         end = s
-                after = [w for w in word_spans if w[0] >= t.end]
-                if len(after) > self.max_scope_words:
-                    cut = after[self.max_scope_words - 1][1]
-                    if cut < end and not self._is_list(low[t.end:end]):
+                first = bisect_left(word_starts, t_end)  # the words after the trigger
+                if len(word_spans) - first > cap:
+                    cut = word_spans[first + cap - 1][1]
+                    if cut < end and not self._is_list(low[t_end:end]):
                         end = cut
-                out.append((t.category, t.end, end))
-            if t.post:
+                out.append((category, t_end, end))
+            if post:
                 start = 0
                 for _, e in stops:
-                    if e <= t.start and e > start:
+                    if e <= t_start and e > start:
                         start = e
-                before = [w for w in word_spans if w[1] <= t.start]
-                if len(before) > self.max_scope_words:
-                    cut = before[-self.max_scope_words][0]
-                    if cut > start and not self._is_list(low[start:t.start]):
+                n_before = bisect_right(word_ends, t_start)  # the words before the trigger
+                if n_before > cap:
+                    cut = word_spans[n_before - cap][0]
+                    if cut > start and not self._is_list(low[start:t_start]):
                         start = cut
-                out.append((t.category, start, t.start))
+                out.append((category, start, t_start))
         statements: list[tuple[int, int, str]] = []
         if normal_hit:
             header = self._header_lc.match(low) if self._header_lc is not None and ":" in low else None
@@ -362,7 +376,7 @@ class ConText:
             stops = list(bounds) + [m.span() for m in self._normal_stops_lc.finditer(low)]
             for m in normals:
                 # A ConText trigger inside the normal phrase ("not" of "not enlarged") is not a stop.
-                stops_m = stops + [(t.start, t.end) for t in triggers if t.end <= m.start() or t.start >= m.end()]
+                stops_m = stops + [(t[0], t[1]) for t in triggers if t[1] <= m.start() or t[0] >= m.end()]
                 word = " ".join(m.group(0).split())
                 pre, post = self._normal_dirs[word]
                 if pre:
@@ -390,12 +404,14 @@ class ConText:
         """Set ``negated``, ``uncertain`` and ``historical`` (and ``status``, where the
         object has that attribute) on each mention (objects with ``start``/``end`` offsets
         into ``sentence``); returns the same mentions."""
-        scopes = self.scopes(sentence)
+        scopes = self._scopes(sentence)[0]
         for mention in mentions:
             mention.negated = mention.uncertain = mention.historical = False
-            for category, start, end in scopes:
-                if mention.start < end and mention.end > start:
-                    setattr(mention, _FLAG[category], True)
+            if scopes:
+                m_start, m_end = mention.start, mention.end
+                for category, start, end in scopes:
+                    if m_start < end and m_end > start:
+                        setattr(mention, _FLAG[category], True)
             if hasattr(mention, "status"):
                 mention.status = status_of(mention.negated, mention.uncertain, mention.historical)
         return mentions
@@ -452,6 +468,13 @@ class NormalMentions:
         self.annotator = annotator
         self.context = annotator.context_
         self._concepts: dict[str, Any] = {}
+        # "Does the lower-cased sentence contain a normal phrase's last word?" as one search of
+        # the words' character trie (a substring test, like ``word in low`` for each word).
+        words = getattr(self.context, "_normal_last_words", ())
+        self._normal_word = re.compile(_trie(words)).search if words else None
+        # Every anatomy phrase has a first run of letters/digits (else no set pre-test).
+        self._anatomy_first = (getattr(self.context, "_anatomy_first", None)
+                               if all(_ALNUM(p) for p in getattr(self.context, "_anatomy", {})) else None)
 
     def _concept(self, finding: str):
         if finding not in self._concepts:
@@ -467,7 +490,10 @@ class NormalMentions:
         low = sentence.lower()
         # Cheap tests first: a normal word's text (substring tests), then an anatomy phrase.
         if not (":" in low and ctx._header_lc is not None and ctx._header_lc.match(low)):
-            if not any(w in low for w in ctx._normal_last_words) or ctx._anatomy_lc.search(low) is None:
+            # An anatomy phrase's match starts with its first run of letters/digits as a whole
+            # run of the sentence: a set test rules out most sentences before the regex.
+            if (self._normal_word is None or self._normal_word(low) is None
+                    or (self._anatomy_first is not None and self._anatomy_first.isdisjoint(_ALNUM(low))) or ctx._anatomy_lc.search(low) is None):
                 return mentions
         statements = ctx.normal_statements(sentence)
         if not statements:
@@ -479,7 +505,8 @@ class NormalMentions:
             if concept is not None:
                 if any(m.code == concept.code and m.start < end and m.end > start for m in out):
                     continue
-                new = replace(concept, start=start, end=end, text=text)
+                # The concept's mention with this span (its flags are set below).
+                new = type(concept)(start, end, text, concept.source, concept.code, concept.name)
             else:
                 from .terms import Mention
 

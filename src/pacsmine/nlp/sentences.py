@@ -124,7 +124,8 @@ class SentenceSplitter:
         span = _strip(text, sent_start, end)
         if span[0] < span[1]:
             out.append(span)
-        if self.merge_reference_only and len(out) > 1:
+        # Only a sentence that starts with "(" can join the one before it.
+        if self.merge_reference_only and len(out) > 1 and text.find("(", out[1][0], end) >= 0:
             merged = [out[0]]
             for s, e in out[1:]:
                 if text[s] == "(" and _REFERENCE_ONLY.match(text[s:e]):

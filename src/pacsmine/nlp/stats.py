@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections import _count_elements  # what Counter.update(iterable) runs, without its Mapping test
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ class CorpusCounts:
         # Whether a word is no content word (stop word or number), memoised: per word, not per use.
         flags = self._not_content
         try:
-            not_content = list(map(flags.__getitem__, all_words))
+            n_not_content = sum(map(flags.__getitem__, all_words))
         except KeyError:
             if len(flags) > 200_000:
                 flags.clear()
@@ -60,29 +61,27 @@ class CorpusCounts:
                 if w not in flags:
                     # Words are letters or digits (the tokenizer's pattern): a digit first means a number.
                     flags[w] = w in stop or w[0] <= "9"
-            not_content = list(map(flags.__getitem__, all_words))
+            n_not_content = sum(map(flags.__getitem__, all_words))
         n_words = len(all_words)
         n_terms = sum(mention_counts)
         every["n"] += len(sentence_words)
         every["words"] += n_words
-        every["content_words"] += n_words - sum(not_content)
+        every["content_words"] += n_words - n_not_content
         every["disease_terms"] += n_terms
         if any(has_reference):
-            start = 0
             for words, terms, ref in zip(sentence_words, mention_counts, has_reference):
-                n = len(words)
                 if ref:
+                    n = len(words)
                     cited["n"] += 1
                     cited["words"] += n
-                    cited["content_words"] += n - sum(not_content[start : start + n])
+                    cited["content_words"] += n - sum(map(flags.__getitem__, words))
                     cited["disease_terms"] += terms
-                start += n
-        self.word_freq.update(all_words)
+        _count_elements(self.word_freq, all_words)
         self.documents += 1
         self.words += n_words
         self.words_sq += n_words * n_words
-        self.term_freq.update(doc_tokens)
-        self.doc_freq.update(set(doc_tokens))
+        _count_elements(self.term_freq, doc_tokens)
+        _count_elements(self.doc_freq, set(doc_tokens))
         self.modality_docs[modality or "unknown"] += 1
 
     def add_key_image(self, modality) -> None:

@@ -158,6 +158,9 @@ class TermAnnotator:
     tuple -> concept index, -1 for a stop phrase), ``stems_``, ``n_phrases_``, ``context_``.
     """
 
+    # (phrases_, first key -> (next key -> phrase lengths, one-word target)), derived by match.
+    _match_starts_of: tuple = (None, {})
+
     def __init__(
         self,
         layers: Sequence[Layer] | None = None,
@@ -462,6 +465,25 @@ class TermAnnotator:
             keys = self._fill_keys(words, keys)
         return words, keys
 
+    def _match_starts(self) -> dict[str, tuple[dict[str, list[int]], int | None]]:
+        """Per first key of a phrase: (next key -> lengths, longest first, of the phrases
+        that open with the two keys; the one-word phrase's table value or None), derived
+        from ``phrases_`` on first use (and again after a refit). At a word, only the
+        phrases that its next word continues are looked up, not every length that starts
+        there."""
+        starts: dict[str, tuple[dict[str, set[int]], int | None]] = {}
+        for keys, target in self.phrases_.items():
+            nexts, single = starts.get(keys[0], ({}, None))
+            if len(keys) > 1:
+                nexts.setdefault(keys[1], set()).add(len(keys))
+            else:
+                single = target
+            starts[keys[0]] = (nexts, single)
+        built = {k: ({w: sorted(v, reverse=True) for w, v in nexts.items()}, single)
+                 for k, (nexts, single) in starts.items()}
+        self._match_starts_of = (self.phrases_, built)
+        return built
+
     def match(self, sentence: str) -> list[Mention]:
         """Longest-match vocabulary concepts in ``sentence``, without ConText flags."""
         words, keys = self._sentence_keys(sentence)
@@ -470,30 +492,39 @@ class TermAnnotator:
         if self._singles.isdisjoint(keys) and self._openers.isdisjoint(zip(keys, keys[1:])):
             return []
         phrases, concepts = self.phrases_, self.concepts_
-        sizes = list(map(self.lengths_.get, keys))  # phrase lengths starting at each word
+        starts_of = self._match_starts_of
+        starts = starts_of[1] if starts_of[0] is phrases else self._match_starts()
+        infos = list(map(starts.get, keys))  # (next key -> lengths, one-word target) per word
         out: list[Mention] = []
         spans: list[tuple[int, int]] = []  # token offsets, read only as far as a match needs
         found = None
         n, resume = len(keys), 0
-        # Only words that start some phrase are visited; a match resumes after itself.
-        for i in compress(range(n), sizes):
+        # Only words that start some phrase are visited; a match resumes after itself. At a
+        # word, the phrases its next word continues (longest first), then the word alone.
+        for i in compress(range(n), infos):
             if i < resume:
                 continue
-            for size in sizes[i]:
-                if i + size <= n:
-                    target = phrases.get(tuple(keys[i : i + size]))
-                    if target is not None:
-                        resume = i + size
-                        if target == _STOP:
+            nexts, target = infos[i]
+            size = 1
+            if nexts and i + 1 < n:
+                for length in nexts.get(keys[i + 1], ()):
+                    if i + length <= n:
+                        longer = phrases.get(tuple(keys[i : i + length]))
+                        if longer is not None:
+                            size, target = length, longer
                             break
-                        last = i + size - 1
-                        if last >= len(spans):  # offsets only for the few sentences that match
-                            if found is None:
-                                found = _TOKEN.finditer(sentence)
-                            spans += [m.span() for m in islice(found, last + 1 - len(spans))]
-                        start, end = spans[i][0], spans[last][1]
-                        out.append(Mention(start, end, sentence[start:end], *concepts[target]))
-                        break
+            if target is None:
+                continue
+            resume = i + size
+            if target == _STOP:
+                continue
+            last = i + size - 1
+            if last >= len(spans):  # offsets only for the few sentences that match
+                if found is None:
+                    found = _TOKEN.finditer(sentence)
+                spans += [m.span() for m in islice(found, last + 1 - len(spans))]
+            start, end = spans[i][0], spans[last][1]
+            out.append(Mention(start, end, sentence[start:end], *concepts[target]))
         return out
 
     def concepts_in(self, text: str) -> set[tuple[str, str]]:

@@ -41,6 +41,9 @@ __all__ = ["Tokenizer", "Vocabulary", "stopwords", "library_stopwords"]
 
 # What a term mention's token becomes by its assertion status (Tokenizer.status_tokens).
 _STATUS_RULES = ("term", "drop", "mark")
+# A token pattern with none of these (anchors, word fences, lookarounds) finds the same
+# words in text[a:b] as in text with pos=a, endpos=b: no slice needs to be made.
+_LOOKS_AROUND = re.compile(r"\\[bBAZ]|[\^$]|\(\?<?[=!]")
 
 
 @lru_cache(maxsize=1)
@@ -88,6 +91,7 @@ class Tokenizer:
                                  f"extract.tokens.status_marks.{status}")
         flags = 0 if lowercase else re.IGNORECASE
         self._findall = re.compile(pattern, flags).findall
+        self._pieces_in_place = _LOOKS_AROUND.search(pattern) is None
         self._term_tokens: dict[str, str] = {}
         self._stems: dict[str, str] = {}
         self._stemmer = None
@@ -155,18 +159,25 @@ class Tokenizer:
         if not spans:
             return self.tokenize(text)
         out: list[str] = []
-        tokenize, term_token, status_token, prev = self.tokenize, self.term_token, self.status_token, 0
+        term_token, status_token, prev, keep = self.term_token, self.status_token, 0, self.filter
+        # ASCII text keeps its offsets when lower-cased: one lower() for the whole sentence and
+        # the pieces between the spans read in place (pos, endpos), no slice per piece.
+        if self._pieces_in_place and text.isascii():
+            low, findall = (text.lower() if self.lowercase else text), self._findall
+            pieces = lambda a, b: keep(findall(low, a, b))  # noqa: E731
+        else:
+            pieces = lambda a, b: self.tokenize(text[a:b])  # noqa: E731
         for span in sorted(spans, key=lambda s: (s[0], -s[1])):
             start, end, name = span[0], span[1], span[2]
             if start < prev:
                 continue
-            out += tokenize(text[prev:start])
+            out += pieces(prev, start)
             token = status_token(term_token(name or "") or term_token(text[start:end]),
                                  span[3] if len(span) > 3 else None)
             if token:
                 out.append(token)
             prev = end
-        out += tokenize(text[prev:])
+        out += pieces(prev, len(text))
         return out
 
     def _stem(self, token: str) -> str:
