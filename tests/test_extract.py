@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -412,3 +414,38 @@ def test_changed_negation_rules_or_stoplist_rerun_the_stage(tmp_path):
     stoplist.write_text("mass\nnodule\n")
     assert run_extract(ws, cfg).ran
     assert str(rules) in ws.manifest("extract")["files"]
+
+
+_REAL_PROCESS_BATCH = None
+
+
+def _killed_on_batch_one(task):
+    # A worker killed mid-batch (the OOM killer, a stray kill -9): module-level, so the
+    # pool can send it to a forked worker by name.
+    if task[0] == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _REAL_PROCESS_BATCH(task)
+
+
+def test_a_killed_worker_ends_the_stage_instead_of_hanging(tmp_path, monkeypatch):
+    # multiprocessing.Pool never returns the result of a task whose worker died: the run
+    # waited forever. The stage must stop with a reason, keep the finished batches and
+    # resume on the rerun.
+    global _REAL_PROCESS_BATCH
+    import pacsmine.nlp.extract as ex
+    from pacsmine.workspace import StageIncomplete
+
+    ws = make_ingest(tmp_path)
+    _REAL_PROCESS_BATCH = ex._process_batch
+    monkeypatch.setattr(ex, "_process_batch", _killed_on_batch_one)
+    cfg = config(**{"extract.batch_size": 1, "run.workers": 2})
+    with pytest.raises(StageIncomplete, match="worker process died"):
+        run_extract(ws, cfg)
+    assert not ws.has("extract")
+    monkeypatch.setattr(ex, "_process_batch", _REAL_PROCESS_BATCH)
+    run_extract(ws, cfg)
+    clean = make_ingest(tmp_path / "clean")
+    run_extract(clean, cfg)
+    for name in ("sentences", "terms", "references"):
+        assert read(ws, name).sort_by([("accession", "ascending"), ("sentence_index", "ascending")]).equals(
+            read(clean, name).sort_by([("accession", "ascending"), ("sentence_index", "ascending")]))

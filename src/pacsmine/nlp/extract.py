@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..progress import console, progress
-from ..workspace import StageContext, StageResult, Workspace, atomic_path
+from ..workspace import StageContext, StageIncomplete, StageResult, Workspace, atomic_path
 from .link import LINKED, ImageIndex
 
 __all__ = ["run_extract", "ReportNLP", "SCHEMAS", "new_rows"]
@@ -488,20 +488,32 @@ def _extract(ctx: StageContext, ws: Workspace, config: dict[str, Any], annotate:
                 gc.unfreeze()
         else:
             import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+            from concurrent.futures.process import BrokenProcessPool
 
             ctx_mp = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            with ctx_mp.Pool(workers, initializer=_init_worker, initargs=(config, annotate)) as pool:
-                pending: list = []
-                window = 2 * workers  # bounded: never more batches in memory than this
-                for i, cols, part in todo:
-                    if i in done:
-                        bar.advance(task, len(cols["accession"]))
-                        continue
-                    if len(pending) >= window:
-                        bar.advance(task, pending.pop(0).get()["reports"])
-                    pending.append(pool.apply_async(_process_batch, ((i, cols, part),)))
-                for res in pending:
-                    bar.advance(task, res.get()["reports"])
+            # An executor, not multiprocessing.Pool: a worker killed mid-batch (out of memory,
+            # kill -9) breaks the executor and ends the run, where a Pool waits for its lost
+            # result forever. The finished batches stay for the rerun.
+            try:
+                with ProcessPoolExecutor(workers, mp_context=ctx_mp, initializer=_init_worker,
+                                         initargs=(config, annotate)) as pool:
+                    pending: list = []
+                    window = 2 * workers  # bounded: never more batches in memory than this
+                    for i, cols, part in todo:
+                        if i in done:
+                            bar.advance(task, len(cols["accession"]))
+                            continue
+                        if len(pending) >= window:
+                            bar.advance(task, pending.pop(0).result()["reports"])
+                        pending.append(pool.submit(_process_batch, (i, cols, part)))
+                    for res in pending:
+                        bar.advance(task, res.result()["reports"])
+            except BrokenProcessPool:
+                raise StageIncomplete(
+                    f"extract: a worker process died (killed, or out of memory?); "
+                    f"{len(_done_batches(partial))} of {n_batches} batches are done and kept: "
+                    "rerun the same command to resume") from None
 
     # ---- pass 2: vocabulary from merged counts, then stream parts into tables
     from .tokens import Vocabulary
