@@ -69,10 +69,8 @@ def test_context_steps_grow_linearly_with_few_triggers(annotator, unit):
     assert ok, f"{unit!r}: {small} steps at 1x, {large} at 4x"
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 8, nlp/negation.py ConText.scopes/apply: every trigger scans every stop and word of its "
-    "sentence and every mention every scope, quadratic in a run-on sentence ('lung no ' repeated: 4x "
-    "the text, about 15x the steps); remove this marker with the fix"))
+# A run-on sentence with a trigger every few words: the nearest stops and the scopes a
+# mention overlaps are found by bisection (issue 8).
 def test_context_steps_grow_linearly_with_a_trigger_per_mention(annotator):
     ok, small, large = grows_linearly(annotator.annotate, "lung no ")
     assert ok, f"{small} steps at 1x, {large} at 4x"

@@ -125,6 +125,31 @@ def _packaged(name: str) -> dict:
     return tomllib.loads(resources.files("pacsmine.nlp").joinpath("rules", name).read_text("utf-8"))
 
 
+# Up to this many scopes a sentence's mentions are checked against each; more (a run-on
+# sentence) and each category's scopes are merged into sorted disjoint intervals first.
+_FEW_SCOPES = 8
+
+
+def _merged_scopes(scopes: Sequence[tuple[str, int, int]]) -> dict[str, tuple[list[int], list[int]]]:
+    """``{flag: (starts, ends)}``: each category's scopes as sorted intervals, overlapping
+    ones merged (touching ones kept apart), so one bisection finds whether a span overlaps
+    any of them (their ends rise with their starts)."""
+    out: dict[str, tuple[list[int], list[int]]] = {}
+    for category in CATEGORIES:
+        spans = sorted((a, b) for c, a, b in scopes if c == category)
+        starts: list[int] = []
+        ends: list[int] = []
+        for a, b in spans:
+            if ends and a < ends[-1]:
+                ends[-1] = max(ends[-1], b)
+            else:
+                starts.append(a)
+                ends.append(b)
+        if starts:
+            out[_FLAG[category]] = (starts, ends)
+    return out
+
+
 class ConText:
     """Rule-based assertion of mentions (Harkema et al., 2009), with normal statements.
 
@@ -318,13 +343,15 @@ class ConText:
         # Word starts and ends both rise (words do not overlap): bisect instead of a scan.
         word_starts = [a for a, _ in word_spans]
         word_ends = [b for _, b in word_spans]
+        # The nearest stop on each side by bisection: a run-on sentence with a trigger every
+        # few words ("lung no lung no ...") must not cost triggers x stops.
+        stop_starts = sorted(s for s, _ in stops)
+        stop_ends = sorted(e for _, e in stops)
         out = []
         for t_start, t_end, category, pre, post in real:
             if pre:
-                end = len(sentence)
-                for s, _ in stops:
-                    if s >= t_end and s < end:
-                        end = s
+                k = bisect_left(stop_starts, t_end)
+                end = min(stop_starts[k], len(sentence)) if k < len(stop_starts) else len(sentence)
                 first = bisect_left(word_starts, t_end)  # the words after the trigger
                 if len(word_spans) - first > cap:
                     cut = word_spans[first + cap - 1][1]
@@ -332,10 +359,8 @@ class ConText:
                         end = cut
                 out.append((category, t_end, end))
             if post:
-                start = 0
-                for _, e in stops:
-                    if e <= t_start and e > start:
-                        start = e
+                k = bisect_right(stop_ends, t_start) - 1
+                start = max(stop_ends[k], 0) if k >= 0 else 0
                 n_before = bisect_right(word_ends, t_start)  # the words before the trigger
                 if n_before > cap:
                     cut = word_spans[n_before - cap][0]
@@ -405,9 +430,16 @@ class ConText:
         object has that attribute) on each mention (objects with ``start``/``end`` offsets
         into ``sentence``); returns the same mentions."""
         scopes = self._scopes(sentence)[0]
+        merged = _merged_scopes(scopes) if len(scopes) > _FEW_SCOPES else None
         for mention in mentions:
             mention.negated = mention.uncertain = mention.historical = False
-            if scopes:
+            if merged is not None:
+                m_start, m_end = mention.start, mention.end
+                for flag, (starts, ends) in merged.items():
+                    k = bisect_left(starts, m_end) - 1  # the last interval starting before the mention ends
+                    if k >= 0 and ends[k] > m_start:
+                        setattr(mention, flag, True)
+            elif scopes:
                 m_start, m_end = mention.start, mention.end
                 for category, start, end in scopes:
                     if m_start < end and m_end > start:
