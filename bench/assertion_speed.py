@@ -53,10 +53,7 @@ CHUNK = 200  # reports per interleaved slice (and per rows batch)
 
 
 def _readers():
-    try:  # the data set readers move to nlp/corpora.py
-        from pacsmine.nlp.corpora import read_ct_findings, read_iu_reports
-    except ImportError:
-        from pacsmine.nlp.negation import read_ct_findings, read_iu_reports
+    from pacsmine.nlp.corpora import read_ct_findings, read_iu_reports
     return read_ct_findings, read_iu_reports
 
 
@@ -117,8 +114,11 @@ def term_phrases(annotator) -> list[str]:
 
 
 def negspacy_pipeline(phrases: list[str]):
-    import spacy
-    from negspacy.negation import Negex  # noqa: F401  (registers the "negex" factory)
+    try:
+        import spacy
+        from negspacy.negation import Negex  # noqa: F401  (registers the "negex" factory)
+    except ImportError:
+        sys.exit("bench/assertion_speed.py needs spaCy and negspacy: .venv/bin/python -m pip install -e '.[bench]'")
 
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")

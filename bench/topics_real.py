@@ -188,7 +188,7 @@ def main() -> None:
     try:
         import spacy.lang.en.stop_words  # noqa: F401  (the judge of function words)
     except ImportError:
-        sys.exit("bench/topics_real.py needs spaCy (pip install spacy==3.8.18) for its function-word list")
+        sys.exit("bench/topics_real.py needs spaCy for its function-word list: .venv/bin/python -m pip install -e '.[bench]'")
     missing = [d for d in opts.datasets if not DATASETS[d].exists()]
     if missing:
         sys.exit(f"data set(s) not found: {', '.join(str(DATASETS[d]) for d in missing)} (see ../shared/data/README.md)")
