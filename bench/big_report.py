@@ -26,23 +26,16 @@ growth off (4x the text should take about 4x the CPU time).
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 import os
 import time
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine_line  # noqa: E402
+
 os.environ.setdefault("PACSMINE_NO_PROGRESS", "1")
 
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"# {model}, {os.cpu_count()} cores, load average {load}"
 
 
 def reports_text(size: int, seed: int = 0) -> str:
@@ -133,12 +126,12 @@ def main() -> None:
     size = int(args.mb * 1e6)
     nlp = ReportNLP(load_config())
     _tune_gc()  # as in an extract worker: the rules and the phrase table frozen out of the collector
-    print(machine(), flush=True)
+    print('# ' + machine_line(), flush=True)
     for s in (size // 4, size) if args.sizes else (size,):
         for case, make in (("reports", reports_text), ("line", line_text), ("dots", dots_text)):
             if args.case in (case, "all"):
                 run_case(case, make(s), nlp, args.profile)
-    print(machine(), flush=True)
+    print('# ' + machine_line(), flush=True)
 
 
 if __name__ == "__main__":

@@ -30,12 +30,16 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine_line  # noqa: E402
+
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 from pacsmine.config import load_config
 from pacsmine.ingest import run_ingest
 from pacsmine.workspace import Workspace
+
 export, ws, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 config = load_config(overrides=[f"run.workers={workers}"])
 t0 = time.perf_counter()
@@ -110,21 +114,6 @@ def reader_cpu_seconds(csv_path: Path, repeats: int = 3) -> list[float]:
     return out
 
 
-def machine() -> str:
-    """CPU model, core count and load average, for the figures' context."""
-    import os
-
-    model = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"# {model}, {os.cpu_count()} cores, load average {load}"
-
 
 def ingest_once(export: Path, ws: Path, workers: int) -> dict:
     out = subprocess.run([sys.executable, "-c", _CHILD, str(export), str(ws), str(workers)],
@@ -141,7 +130,7 @@ def main() -> None:
     parser.add_argument("--report-rows", type=int, default=0, help="a reports-only CSV export of this many rows")
     parser.add_argument("--big-report-mb", type=float, default=0.0, help="with --report-rows: one report this big")
     args = parser.parse_args()
-    print(machine(), flush=True)
+    print('# ' + machine_line(), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.export:

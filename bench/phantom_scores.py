@@ -22,24 +22,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _run(args: list[str], env: dict[str, str]) -> str:
@@ -64,7 +57,7 @@ def main() -> None:
         return
     env = {**os.environ, "PYTHONPATH": a.src}
     tmp = Path(a.tmp or tempfile.mkdtemp(prefix="phantom_scores_"))
-    print(f"# {_cpu()}, load average {os.getloadavg()[0]:.1f}; source {a.src}; {a.n} reports, seed {a.seed}")
+    print(f"# {cpu_model()}, load average {os.getloadavg()[0]:.1f}; source {a.src}; {a.n} reports, seed {a.seed}")
     print("| phantom | vocabulary | mentions (truth) | predicted | detection P | R | by family (P / R) | top unmatched names |")
     print("|---|---|---|---|---|---|---|---|")
     base = ["--set", f"extract.terms.ontology={obo}", "--set", "extract.terms.obsolete=true",
