@@ -543,7 +543,10 @@ class ReferenceParser:
             if self._ratio_context.search(text, a, b):
                 return False
         clock_like = len(digits) <= 2 and first < 60 and series <= 24
-        in_parens = text.rfind("(", 0, start) > text.rfind(")", 0, start)
+        # An open parenthesis within _PAREN_REACH characters before the pair: a bounded look
+        # back (a pair without parentheses in a long text would otherwise rescan it all).
+        lo = max(0, start - _PAREN_REACH)
+        in_parens = text.rfind("(", lo, start) > text.rfind(")", lo, start)
         if in_parens:
             if clock_like and len(digits) == 2 and self._clock_context is not None:
                 a, b = _sentence_bounds(text, start, end)
@@ -584,14 +587,20 @@ class ReferenceParser:
                 out.append(Reference(current, image, start, end, span))
 
 
+# How far back an open parenthesis still holds a colon pair: "(... series 3, image 45 ...)"
+# parentheses close within a sentence; 300 characters is two long ones.
+_PAREN_REACH = 300
+
+
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     """Text around ``text[start:end]`` that stands for its sentence when ``text`` is a
     whole report: the same line, at most 120 characters before and 80 after (periods
     are no guide: "Dr. Jones (14:30)")."""
-    a = max(text.rfind("\n", 0, start) + 1, start - 120)
-    b = text.find("\n", end)
-    b = len(text) if b < 0 else b
-    return a, min(b, end + 80)
+    # Both searches stay inside the window: a text without line breaks is not rescanned.
+    lo = max(0, start - 120)
+    a = max(text.rfind("\n", lo, start) + 1, lo)
+    b = text.find("\n", end, end + 80)
+    return a, (min(len(text), end + 80) if b < 0 else b)
 
 
 def _int(value: str | None) -> int | None:
