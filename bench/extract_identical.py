@@ -13,8 +13,8 @@ must agree with each other too. Exit status 1 when anything differs.
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import pickle
 import sys
 from pathlib import Path
 
@@ -87,11 +87,14 @@ def main() -> int:
         result[name] = runs["off"]
         sizes = ", ".join(f"{t} {len(next(iter(c.values())))}" for t, c in runs["off"]["rows"].items())
         print(f"{name}: {len(texts)} reports; rows: {sizes}")
+    # JSON both ways (a stored run is data, never code to unpickle); the fresh rows go through
+    # the same round trip so that tuples and lists compare alike.
+    result = json.loads(json.dumps(result))
     if args.save:
-        args.save.write_bytes(pickle.dumps(result))
+        args.save.write_text(json.dumps(result), "utf-8")
         print(f"saved to {args.save}")
     else:
-        before = pickle.loads(args.compare.read_bytes())
+        before = json.loads(args.compare.read_text("utf-8"))
         for name, out in result.items():
             if name not in before:
                 print(f"{name}: not in {args.compare}")
