@@ -114,18 +114,11 @@ def score_table(parser, rows) -> dict:
 
 
 def ct_reports(data: Path):
-    for path in sorted((data / "ct_findings" / "reports").glob("*.md")):
-        text = path.read_text("utf-8")
-        if "```text" not in text:
-            continue
-        body = text.split("```text", 1)[1].split("```", 1)[0]
-        extractions = text.split("## Extracted Findings", 1)[-1].split("## Composite", 1)[0]
-        truth = set()
-        for line in extractions.splitlines():
-            m = re.match(r"\s*- (?:series image|image series|seies image):\s*(.*)", line)
-            if m:
-                truth |= {(int(a), int(b)) for a, b in re.findall(r"(\d+)\s?:\s?(\d+)", m.group(1))}
-        yield path.stem, body, truth
+    """(report, text, hand-made key-image pairs) of the CT findings reports."""
+    from pacsmine.nlp.corpora import read_ct_findings
+
+    for report in read_ct_findings(data / "ct_findings" / "reports"):
+        yield report["report"], report["text"], report["key_images"]
 
 
 def score_ct(parser, reports) -> dict:

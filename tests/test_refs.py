@@ -133,20 +133,12 @@ def test_config_controls_image_only_and_shorthand():
 def test_real_ct_reports_recover_hand_made_extractions(parser):
     """The CT findings extractions list series/image pairs by hand; the parser must
     find nearly all of them in the report text (real phrasings not written for us)."""
-    folder = shared_file("ct_findings/reports")
+    from pacsmine.nlp.corpora import read_ct_findings
+
     truth_total = found = 0
-    for path in sorted(folder.glob("*.md")):
-        text = path.read_text("utf-8")
-        if "```text" not in text:
-            continue
-        body = text.split("```text", 1)[1].split("```", 1)[0]
-        extractions = text.split("## Extracted Findings", 1)[-1].split("## Composite", 1)[0]
-        truth = set()
-        for line in extractions.splitlines():
-            m = re.match(r"\s*- (?:series image|image series|seies image):\s*(.*)", line)
-            if m:
-                truth |= {(int(a), int(b)) for a, b in re.findall(r"(\d+)\s?:\s?(\d+)", m.group(1))}
-        got = {(r.series, r.image) for r in parser.parse(body)}
+    for report in read_ct_findings(shared_file("ct_findings/reports")):
+        truth = report["key_images"]
+        got = {(r.series, r.image) for r in parser.parse(report["text"])}
         truth_total += len(truth)
         found += len(truth & got)
     assert truth_total > 150, SHARED_DATA

@@ -32,15 +32,22 @@ _BARE_VALUE = re.compile(r"^\s+-\s*(absent|present)\s*$", re.IGNORECASE)
 _SEVERITY_ABSENT = re.compile(r"^\s*-?\s*severity\s*:\s*absent\b", re.IGNORECASE)
 
 
+_KEY_IMAGES = re.compile(r"\s*- (?:series image|image series|seies image):\s*(.*)")
+_PAIR = re.compile(r"(\d+)\s?:\s?(\d+)")
+
+
 def read_ct_findings(folder: str | Path) -> Iterator[dict]:
-    """Yield ``{"report", "text", "findings": [(finding name, "absent"|"present"), ...]}`` per
+    """Yield ``{"report", "text", "findings": [(finding name, "absent"|"present"), ...],
+    "key_images": {(series, image), ...}}`` per
     ``*.md`` file of ``folder``, in file-name order. ``text`` is the report's fenced
     ``text`` block; the findings are the list under "## Extracted Findings". A finding
     listed without a presence line is described (location, size), so it counts as present;
     misspelt values ("absnet", "prsent") are read by their start; any other value leaves
     the finding out. The presence key is read in any case and in its misspellings of the
     data ("Presence", "present", "presece", "resence"), with a colon, a semicolon or neither,
-    and a bare "- absent" sub-item; "severity: absent" marks the finding absent too."""
+    and a bare "- absent" sub-item; "severity: absent" marks the finding absent too. The key
+    images are the extractions' "series image: 13:141" lines (also "image series", "seies
+    image"), the hand-made truth of the key-image references."""
     for path in sorted(Path(folder).glob("*.md")):
         raw = path.read_text("utf-8")
         if "```text" not in raw:
@@ -67,7 +74,10 @@ def read_ct_findings(folder: str | Path) -> Iterator[dict]:
                     findings[-1][1] = "present"
                 else:
                     findings[-1][1] = ""
-        yield {"report": path.stem, "text": text, "findings": [(f, s) for f, s in findings if s]}
+        key_images = {(int(a), int(b)) for line in body.splitlines() if (k := _KEY_IMAGES.match(line))
+                      for a, b in _PAIR.findall(k.group(1))}
+        yield {"report": path.stem, "text": text, "findings": [(f, s) for f, s in findings if s],
+               "key_images": key_images}
 
 
 def read_iu_reports(csv_path: str | Path) -> Iterator[dict]:
