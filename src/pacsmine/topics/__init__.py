@@ -8,9 +8,19 @@
 See docs/topics.md.
 """
 
-from .evaluate import evaluate_topics
-from .infer import infer_reports
-from .lda import ParquetCorpus, TopicModel
-from .stage import run_topics
+from __future__ import annotations
+
+import importlib
 
 __all__ = ["run_topics", "infer_reports", "evaluate_topics", "TopicModel", "ParquetCorpus"]
+
+# Imported on first use, as pacsmine.nlp does: tomotopy loads only when a topic model is
+# needed, not when the CLI checks the topics settings (topics.selection) at start-up.
+_WHERE = {"run_topics": ".stage", "infer_reports": ".infer", "evaluate_topics": ".evaluate",
+          "TopicModel": ".lda", "ParquetCorpus": ".lda"}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
