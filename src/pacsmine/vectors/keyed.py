@@ -104,9 +104,10 @@ class WordVectors:
 def save_matrix(path: str | Path, matrix: np.ndarray) -> None:
     """Write a (V, dim) matrix as float32 tensor ``vectors`` of a safetensors file at ``path``
     (the stage passes a temporary name and renames it: pacsmine.workspace.atomic_path)."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
-    save_file({"vectors": np.ascontiguousarray(matrix, dtype=np.float32)}, str(path))
+    # Bytes into the file given (save_file would replace it, losing the mode atomic_path set).
+    Path(path).write_bytes(save({"vectors": np.ascontiguousarray(matrix, dtype=np.float32)}))
 
 
 def load_vectors(ws_or_folder) -> WordVectors:

@@ -40,9 +40,10 @@ def chosen_words(words: Sequence[str], present: set[str], fallback: Sequence[str
     return picked if picked else [w for w in fallback if w in present][:max_words]
 
 
-def pca_figure(path: str | Path, words: Sequence[str], matrix: np.ndarray, title: str) -> None:
+def pca_figure(path: str | Path, words: Sequence[str], matrix: np.ndarray, is_term: Sequence[bool],
+               title: str) -> None:
     """Write a PNG scatter plot of ``words`` ((n, dim) ``matrix`` rows) in 2-D PCA;
-    term tokens (with ``_``) in one colour, single words in another."""
+    terms (``is_term``: a term token of extract) in one colour, other words in another."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,9 +52,9 @@ def pca_figure(path: str | Path, words: Sequence[str], matrix: np.ndarray, title
     fig, ax = plt.subplots(figsize=(9, 7), dpi=110)
     if len(words) >= 2:
         coords, explained = pca_2d(matrix)
-        terms = np.array(["_" in w for w in words])
-        ax.scatter(coords[~terms, 0], coords[~terms, 1], s=18, color="tab:blue", label="word")
-        ax.scatter(coords[terms, 0], coords[terms, 1], s=18, color="tab:red", label="joined term")
+        terms = np.asarray(is_term, dtype=bool)
+        ax.scatter(coords[~terms, 0], coords[~terms, 1], s=18, color="tab:blue", label="other word")
+        ax.scatter(coords[terms, 0], coords[terms, 1], s=18, color="tab:red", label="term (disease or finding)")
         for (x, y), word in zip(coords, words):
             ax.annotate(word.replace("_", " "), (x, y), fontsize=7, xytext=(3, 2), textcoords="offset points")
         ax.set_xlabel(f"PC1 ({explained[0]:.0%} of variance)")

@@ -188,7 +188,7 @@ def _body(ctx: StageContext, cfg: dict[str, Any], extra: Path | None) -> dict[st
     by_frequency = sorted(term_tokens & set(words), key=lambda w: (-int(counts[index[w]]), w))
     shown = chosen_words(plot["words"], set(words), by_frequency, int(plot["max_words"]))
     pca_figure(ctx.path("pca.png"), shown, matrix[[index[w] for w in shown]] if shown else matrix[:0],
-               f"word vectors: {len(shown)} words, 2-D PCA (Figure 6)")
+               [w in term_tokens for w in shown], f"word vectors: {len(shown)} words, 2-D PCA (Figure 6)")
 
     # ---- corpus figures
     has_vector = np.array([r is not None for r in rows], bool)
