@@ -12,6 +12,7 @@ Nearest neighbours are by cosine similarity, u.v / (|u| |v|), against every row
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from pathlib import Path
 from typing import Sequence
@@ -116,8 +117,10 @@ def load_vectors(ws_or_folder) -> WordVectors:
     ``vocabulary.parquet``. Reads safetensors and Parquet only: nothing is unpickled."""
     from safetensors.numpy import load_file
 
-    root = getattr(ws_or_folder, "root", None)
-    folder = Path(root) / "vectors" if root is not None else Path(ws_or_folder)
+    if isinstance(ws_or_folder, (str, os.PathLike)):
+        folder = Path(ws_or_folder)
+    else:
+        folder = Path(ws_or_folder.root) / "vectors"
     vectors, vocabulary = folder / VECTORS_FILE, folder / VOCABULARY_FILE
     if not vectors.exists() or not vocabulary.exists():
         raise FileNotFoundError(f"no word vectors in {folder}: run `pacsmine vectors` first")
