@@ -107,7 +107,9 @@ def test_metrics_count_the_corpus_and_the_coverage(trained):
     ws, _, result = trained
     metrics = result.metrics
     assert metrics["sentences"] == {"reports": 2 * N_REPORTS}
-    assert metrics["coverage"]["all_terms"] == {"concepts": 6, "with_vector": 6, "share": 1.0, "mention_share": 1.0}
+    # every term is seen 20 times (>= min_count 2)
+    assert metrics["coverage"]["all_terms"] == {"concepts": 6, "with_vector": 6, "share": 1.0, "mention_share": 1.0,
+                                                "at_min_count": 6, "share_at_min_count": 1.0}
     assert metrics["coverage"]["do_2015"]["concepts"] == 5
     assert metrics["plotted_words"] == ["lung", "brain", "pleural_effusion"]
     assert json.loads((ws.root / "vectors/metrics.json").read_text()) == metrics

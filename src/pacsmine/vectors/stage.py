@@ -97,14 +97,17 @@ def _phrases(terms_path: Path, batch_size: int) -> list[tuple[str, str]]:
     return sorted((t or "", n or "") for t, n in seen)
 
 
-def _coverage(terms: pa.Table, has_vector: np.ndarray, source: str | None) -> dict[str, Any]:
+def _coverage(terms: pa.Table, has_vector: np.ndarray, frequent: np.ndarray, source: str | None) -> dict[str, Any]:
+    """Concepts (of one ``source``, or all) with a vector, and with a token seen at least
+    min_count times (``frequent``): counts, shares, and the share of mentions covered."""
     rows = np.ones(terms.num_rows, bool) if source is None else np.array(
         [s == source for s in terms.column("source").to_pylist()], bool)
     mentions = np.asarray(terms.column("mentions").to_numpy(), np.int64)
-    total, covered = int(rows.sum()), int((rows & has_vector).sum())
+    total, covered, common = int(rows.sum()), int((rows & has_vector).sum()), int((rows & frequent).sum())
     weight = int(mentions[rows].sum())
     return {"concepts": total, "with_vector": covered, "share": covered / total if total else None,
-            "mention_share": float(mentions[rows & has_vector].sum() / weight) if weight else None}
+            "mention_share": float(mentions[rows & has_vector].sum() / weight) if weight else None,
+            "at_min_count": common, "share_at_min_count": common / total if total else None}
 
 
 # --------------------------------------------------------------------------- the stage
@@ -192,6 +195,7 @@ def _body(ctx: StageContext, cfg: dict[str, Any], extra: Path | None) -> dict[st
 
     # ---- corpus figures
     has_vector = np.array([r is not None for r in rows], bool)
+    frequent = np.array([r is not None and int(counts[r]) >= int(cfg["min_count"]) for r in rows], bool)
     term_counts = [int(counts[index[t]]) for t in term_tokens if t in index]
     below = sum(1 for c in term_counts if c < int(cfg["min_count"]))
     ctx.counts.update({"vocabulary": len(words), "sentences": sum(s["sentences"] for s in sizes.values()),
@@ -204,8 +208,8 @@ def _body(ctx: StageContext, cfg: dict[str, Any], extra: Path | None) -> dict[st
         "sentences": {n: s["sentences"] for n, s in sizes.items()},
         "tokens": {n: s["tokens"] for n, s in sizes.items()},
         "coverage": {
-            "all_terms": _coverage(terms, has_vector, None),
-            "do_2015": _coverage(terms, has_vector, "do_2015"),
+            "all_terms": _coverage(terms, has_vector, frequent, None),
+            "do_2015": _coverage(terms, has_vector, frequent, "do_2015"),
             "term_tokens": len(term_tokens),
             "term_tokens_below_min_count": below,
         },
