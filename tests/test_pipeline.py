@@ -27,7 +27,7 @@ SMALL = [
     "topics.level3.selection_iterations=20", "topics.level3.iterations=20",
     "topics.cards.levels=[\"level1\"]", "topics.cards.montage=4",
     "extract.terms.obsolete=true",
-    "vectors.vector_size=16", "vectors.epochs=2",
+    "vectors.vector_size=16", "vectors.epochs=2", "vectors.min_trained_words=0",
 ]
 
 

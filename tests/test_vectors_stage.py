@@ -15,7 +15,8 @@ from pacsmine.config import load_config
 from pacsmine.vectors import evaluate_vectors, load_vectors, run_vectors
 from pacsmine.workspace import StageMissing, Workspace
 
-SMALL = ["vectors.vector_size=16", "vectors.epochs=3", "vectors.min_count=2", "vectors.workers=1",
+SMALL = ["vectors.vector_size=16", "vectors.epochs=3", "vectors.min_trained_words=0", "vectors.min_count=2",
+         "vectors.workers=1",
          "vectors.plot.words=[\"lung\", \"brain\", \"pleural_effusion\", \"absent_word\"]"]
 # Two kinds of report; each term with the concept name extract would give it.
 CHEST = ["Small left pleural effusions and a pneumothorax in the lung.", "The lung shows pneumonia."]
@@ -156,7 +157,8 @@ def test_evaluate_against_a_hand_made_truth(trained, tmp_path):
         "findings": [["pneumonia", "pneumothorax"] if r % 2 == 0 else ["meningioma", "glioblastoma multiforme"]
                      for r in range(N_REPORTS)]}), truth / "reports.parquet")
     result = evaluate_vectors(ws, truth)
-    scores = result["precision_at_5_region"]
+    scores = result["precision_at_k"]["region"]
+    assert scores["k"] == 5 and set(result["precision_at_k"]) == {"region", "case_type"}
     # 4 labelled terms (2 chest, 2 head): each term's 1 other same-region term among 3 others
     assert scores["terms"] == 4 and scores["chance"] == pytest.approx(1 / 3)
     # k = 5 > 3 others: every term's neighbours are all 3 others, so precision equals chance here

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pacsmine.config import load_config
-from pacsmine.vectors.train import train_word2vec, word2vec_params
+from pacsmine.vectors.train import scaled_epochs, train_word2vec, word2vec_params
 
 CORPUS = [["left", "pleural_effusion", "small"], ["lung", "nodule", "small"], ["liver", "lesion", "small"],
           ["rare_term", "lung"], ["once", "liver"]] * 1 + [["lung", "liver", "small"]] * 4
@@ -59,3 +59,12 @@ def test_workers_zero_means_every_core(cfg):
 def test_a_corpus_without_any_word_over_min_count_is_an_error(cfg):
     with pytest.raises(ValueError, match="min_count"):
         train_word2vec([["a"], ["b"]], word2vec_params(dict(cfg, min_count=5, vector_size=8)))
+
+
+def test_a_small_corpus_gets_more_passes():
+    # ceil(5e6 / 278,533) = 18 (the demo phantom); ceil(5e6 / 77,943) = 65, capped at 50 (MedPix);
+    # 10^8 tokens: 1 pass wanted, the configured minimum of 5 kept
+    assert scaled_epochs(278_533, 5, 5_000_000, 50) == 18
+    assert scaled_epochs(77_943, 5, 5_000_000, 50) == 50
+    assert scaled_epochs(100_000_000, 5, 5_000_000, 50) == 5
+    assert scaled_epochs(0, 5, 0, 50) == 5

@@ -115,7 +115,9 @@ def _token_labels(labels: Mapping[str, str], tokenizer) -> dict[str, str]:
 
 def evaluate_vectors(ws, truth_dir: str | Path | None) -> dict[str, Any]:
     """The vectors' corpus figures (metrics.json), and with a phantom truth folder
-    precision@k by region and by case type beside chance (module docstring)."""
+    ``precision_at_k``: ``{"region": {...}, "case_type": {...}}`` (:func:`precision_at_k`'s
+    figures, plus ``labelled_concepts``, ``without_vector`` and, for region, ``examples``:
+    the neighbours of the five most frequent scored terms), beside chance (module docstring)."""
     from ..nlp.tokens import Tokenizer
 
     metrics = ws.metrics("vectors") or {}
@@ -129,6 +131,7 @@ def evaluate_vectors(ws, truth_dir: str | Path | None) -> dict[str, Any]:
     vectors = load_vectors(ws)
     region, case_type, concepts = truth_concepts(truth_dir)
     k, share = int(settings["k"]), float(settings["min_share"])
+    result["precision_at_k"] = {}
     for name, by_report in (("region", region), ("case_type", case_type)):
         labels = _token_labels(concept_labels(by_report, concepts, share), tokenizer)
         scores = precision_at_k(vectors, labels, k)
@@ -140,5 +143,5 @@ def evaluate_vectors(ws, truth_dir: str | Path | None) -> dict[str, Any]:
             shown = sorted(scores["by_term"], key=lambda t: (-counts.get(t, 0), t))[:5]
             scores["examples"] = {t: [f"{w} ({labels[w]})" for w, _ in vectors.most_similar(t, k, among=list(labels))]
                                   for t in shown}
-        result[f"precision_at_{k}_{name}"] = scores
+        result["precision_at_k"][name] = scores
     return result

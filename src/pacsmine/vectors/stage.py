@@ -30,7 +30,7 @@ from .corpus import (PhraseJoiner, TokenCorpus, extra_sentence_tokens, report_se
                      write_token_file)
 from .keyed import VECTORS_FILE, VOCABULARY_FILE, save_matrix
 from .plot import chosen_words, pca_figure
-from .train import train_word2vec, word2vec_params
+from .train import scaled_epochs, train_word2vec, word2vec_params
 
 __all__ = ["run_vectors", "check_vectors_config", "term_table"]
 
@@ -150,6 +150,8 @@ def _body(ctx: StageContext, cfg: dict[str, Any], extra: Path | None) -> dict[st
     terms = term_table(terms_path, tokenizer, batch)
     term_tokens = frozenset(t for t in terms.column("token").to_pylist() if t)
     params = word2vec_params(cfg)
+    params["epochs"] = scaled_epochs(sum(s["tokens"] for s in sizes.values()), cfg["epochs"],
+                                     cfg["min_trained_words"], cfg["max_epochs"])
     t1 = time.perf_counter()
     with progress() as bar:
         task = bar.add_task("word2vec epochs", total=params["epochs"])

@@ -12,15 +12,16 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Iterable
 
-__all__ = ["word2vec_params", "train_word2vec"]
+__all__ = ["word2vec_params", "scaled_epochs", "train_word2vec"]
 
 
 def word2vec_params(cfg: dict[str, Any]) -> dict[str, Any]:
     """gensim ``Word2Vec`` keyword arguments from ``config["vectors"]`` (``workers = 0``:
-    every core). A setting out of range is a ValueError naming its key."""
-    for key in ("vector_size", "window", "epochs", "min_count"):
-        if int(cfg[key]) < (0 if key == "min_count" else 1):
-            raise ValueError(f"vectors.{key} must be at least {0 if key == 'min_count' else 1}, not {cfg[key]}")
+    every core; ``epochs`` as configured: the stage raises it by :func:`scaled_epochs`).
+    A setting out of range is a ValueError naming its key."""
+    for key in ("vector_size", "window", "epochs", "max_epochs", "min_count", "min_trained_words"):
+        if int(cfg[key]) < (0 if key.startswith("min_") else 1):
+            raise ValueError(f"vectors.{key} must be at least {0 if key.startswith('min_') else 1}, not {cfg[key]}")
     if int(cfg["negative"]) < 0 or (not cfg["hierarchical_softmax"] and int(cfg["negative"]) == 0):
         raise ValueError("vectors: hierarchical_softmax = false needs negative > 0 (some output layer must train)")
     workers = int(cfg["workers"])
@@ -38,6 +39,13 @@ def word2vec_params(cfg: dict[str, Any]) -> dict[str, Any]:
         "seed": int(cfg["seed"]),
         "workers": workers if workers > 0 else (os.cpu_count() or 1),
     }
+
+
+def scaled_epochs(tokens: int, epochs: int, min_trained_words: int, max_epochs: int) -> int:
+    """Passes over a corpus of ``tokens`` tokens: ``epochs``, raised to ceil(min_trained_words
+    / tokens) on a small corpus, never above ``max_epochs`` (nor below ``epochs``)."""
+    wanted = -(-int(min_trained_words) // max(1, int(tokens)))
+    return max(int(epochs), min(int(max_epochs), wanted))
 
 
 def train_word2vec(corpus: Iterable[list[str]], params: dict[str, Any], keep: frozenset[str] = frozenset(),
