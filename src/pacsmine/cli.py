@@ -85,10 +85,12 @@ def _check_config(cfg: dict) -> None:
     """Settings checked before any stage starts (a ValueError naming the key)."""
     from .nlp.tokens import Tokenizer
     from .topics.selection import check_rules
+    from .vectors.train import word2vec_params
 
     Tokenizer.from_config(cfg["extract"]["tokens"])
     for level in ("level1", "level2", "level3"):
         check_rules(cfg["topics"][level], f"topics.{level}")
+    word2vec_params(cfg["vectors"])
 
 
 @config_app.command("show")
