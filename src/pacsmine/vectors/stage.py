@@ -141,8 +141,10 @@ def _body(ctx: StageContext, cfg: dict[str, Any], extra: Path | None) -> dict[st
             tmp, extra_sentence_tokens(extra, joiner, splitter), batch)))
     sizes = {}
     for name, path in zip(("reports", "extra"), files):
-        column = pq.read_table(path, columns=["tokens"]).column("tokens")
-        sizes[name] = {"sentences": len(column), "tokens": int(pc.sum(pc.list_value_length(column)).as_py() or 0)}
+        sizes[name] = {"sentences": 0, "tokens": 0}
+        for part in pq.ParquetFile(path).iter_batches(batch_size=batch, columns=["tokens"]):
+            sizes[name]["sentences"] += part.num_rows
+            sizes[name]["tokens"] += int(pc.sum(pc.list_value_length(part.column(0))).as_py() or 0)
     tokenise_seconds = time.perf_counter() - t0
     console.print("vectors: " + "; ".join(f"{n}: {s['sentences']} sentences, {s['tokens']} tokens"
                                           for n, s in sizes.items()))
