@@ -61,7 +61,8 @@ def real_precision(ws: Workspace, labels_csv: Path, column: str, config: dict, f
             votes.setdefault(row["accession"], Counter())[row[column]] += 1
     reports = {a: min(c.items(), key=lambda i: (-i[1], i[0]))[0] for a, c in votes.items()}
     terms = pq.read_table(ws.root / "extract/terms.parquet", columns=["accession", "code", "status"]).to_pydict()
-    token_of = dict(zip(*pq.read_table(ws.root / "vectors/terms.parquet", columns=["code", "token"]).to_pydict().values()))
+    table = pq.read_table(ws.root / "vectors/terms.parquet", columns=["code", "token"]).to_pydict()
+    token_of = dict(zip(table["code"], table["token"]))
     concepts: dict[str, set] = {}
     for accession, code, status in zip(terms["accession"], terms["code"], terms["status"]):
         if status == "present" and token_of.get(code):

@@ -129,7 +129,8 @@ def test_up_to_date_skips_and_a_change_reruns(trained, tmp_path):
     with_extra = load_config(overrides=[*SMALL, "vectors.window=3", f"vectors.extra_corpus=\"{extra}\""])
     one = run_vectors(ws, with_extra)
     assert one.ran and one.metrics["sentences"] == {"reports": 80, "extra": 2}
-    assert one.metrics["tokens"]["extra"] == 8  # pleural_effusion are seen the lung / the brain normal ("in", "is": under 3 letters)
+    # pleural_effusion are seen the lung / the brain normal ("in", "is": under 3 letters)
+    assert one.metrics["tokens"]["extra"] == 8
     assert not run_vectors(ws, with_extra).ran
     (extra / "a.txt").write_text("Pleural effusions are seen in the lung. The brain is normal. A third one.")
     assert run_vectors(ws, with_extra).ran

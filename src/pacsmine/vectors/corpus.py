@@ -68,7 +68,8 @@ def report_sentence_tokens(sentences_path: str | Path, terms_path: str | Path, t
             yield tokenizer.tokenize_terms(text or "", spans)
     if pending is not None:
         raise ValueError(f"{terms_path}: the term in sentence {pending[1]} of report {pending[0]} does not follow "
-                         f"the order of {sentences_path} (or names a sentence it lacks); rerun `pacsmine extract --force`")
+                         f"the order of {sentences_path} (or names a sentence it lacks); "
+                         "rerun `pacsmine extract --force`")
 
 
 class PhraseJoiner:

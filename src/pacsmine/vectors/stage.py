@@ -42,7 +42,8 @@ def check_vectors_config(cfg: dict[str, Any]) -> Path | None:
     folder (resolved) or None."""
     word2vec_params(cfg)
     if cfg["word2vec_format"] not in _FORMATS:
-        raise ValueError(f"vectors.word2vec_format must be one of {', '.join(_FORMATS)}, not {cfg['word2vec_format']!r}")
+        raise ValueError(f"vectors.word2vec_format must be one of {', '.join(_FORMATS)}, "
+                         f"not {cfg['word2vec_format']!r}")
     if int(cfg["batch_size"]) < 1 or int(cfg["plot"]["max_words"]) < 1 or int(cfg["evaluation"]["k"]) < 1:
         raise ValueError("vectors.batch_size, vectors.plot.max_words and vectors.evaluation.k must be at least 1")
     if not cfg["extra_corpus"]:
