@@ -166,3 +166,27 @@ def test_evaluate_against_a_hand_made_truth(trained, tmp_path):
     assert scores["precision"] == pytest.approx(1 / 3)
     assert result["vocabulary"] == len(load_vectors(ws))
     assert evaluate_vectors(ws, None).keys() == {"vocabulary", "dimensions", "sentences", "tokens", "coverage"}
+
+
+def test_a_rerun_after_a_failure_reuses_the_tokenised_corpus(tmp_path, monkeypatch):
+    import pacsmine.vectors.stage as stage
+
+    ws = Workspace(tmp_path / "ws")
+    write_extract(ws)
+    config = load_config(overrides=SMALL)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage, "train_word2vec", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_vectors(ws, config)
+    assert not ws.has("vectors") and list((ws.root / "vectors").glob(".partial-*/reports.parquet"))
+    monkeypatch.undo()
+
+    def tokenised_again(*args, **kwargs):
+        raise AssertionError("the corpus was tokenised again")
+
+    monkeypatch.setattr(stage, "report_sentence_tokens", tokenised_again)
+    result = run_vectors(ws, config)
+    assert result.ran and ws.has("vectors") and not list((ws.root / "vectors").glob(".partial-*"))
