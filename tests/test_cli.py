@@ -11,7 +11,7 @@ from pacsmine.cli import app
 
 runner = CliRunner()
 
-COMMANDS = [[], ["phantom"], ["ingest"], ["extract"], ["refs"], ["topics"], ["topics", "infer"],
+COMMANDS = [[], ["phantom"], ["ingest"], ["extract"], ["refs"], ["topics"], ["topics", "infer"], ["vectors"], ["similar"],
             ["evaluate"], ["run"], ["demo"], ["config"], ["config", "show"]]
 
 

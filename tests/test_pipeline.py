@@ -27,6 +27,7 @@ SMALL = [
     "topics.level3.selection_iterations=20", "topics.level3.iterations=20",
     "topics.cards.levels=[\"level1\"]", "topics.cards.montage=4",
     "extract.terms.obsolete=true",
+    "vectors.vector_size=16", "vectors.epochs=2", "vectors.min_trained_words=0",
 ]
 
 
@@ -47,9 +48,9 @@ def mined(export, tmp_path_factory):
 
 def test_every_stage_runs_and_finishes(mined):
     ws, config, results = mined
-    assert [r.name for r in results] == config["run"]["stages"] == ["ingest", "extract", "topics"]
+    assert [r.name for r in results] == config["run"]["stages"] == ["ingest", "extract", "topics", "vectors"]
     assert all(r.ran for r in results)
-    for stage in ("ingest", "extract", "topics"):
+    for stage in ("ingest", "extract", "topics", "vectors"):
         manifest = ws.manifest(stage)
         assert manifest is not None and manifest["counts"] is not None
     # the chain passes identities through: every key image is an ingested image
@@ -64,7 +65,7 @@ def test_evaluate_scores_every_stage_against_the_truth(mined, export):
     ws, config, _ = mined
     result = run_evaluate(ws, config)
     assert result["truth"] == str(export / "truth")
-    for stage in ("ingest", "extract", "topics"):
+    for stage in ("ingest", "extract", "topics", "vectors"):
         assert stage in result and "error" not in result[stage], result.get(stage)
     assert result["ingest"]["images"]["good_recall"] == 1.0
     assert result["ingest"]["images"]["corrupt_rejected"] == 1.0
@@ -77,12 +78,12 @@ def test_evaluate_scores_every_stage_against_the_truth(mined, export):
 def test_rerun_skips_and_a_config_change_reruns_downstream(mined, export):
     ws, config, first = mined
     again = run_pipeline(export, ws, config)
-    assert [r.ran for r in again] == [False, False, False]
+    assert [r.ran for r in again] == [False, False, False, False]
     assert [r.fingerprint for r in again] == [r.fingerprint for r in first]
 
     changed = load_config(overrides=[*SMALL, "extract.vocabulary.min_doc_freq=2"])
     third = run_pipeline(export, ws, changed)
-    assert [r.ran for r in third] == [False, True, True]
+    assert [r.ran for r in third] == [False, True, True, True]
 
 
 def test_cli_run_and_evaluate_json(export, tmp_path):
@@ -94,7 +95,7 @@ def test_cli_run_and_evaluate_json(export, tmp_path):
     result = runner.invoke(app, ["evaluate", "--workspace", str(ws), "--json"])
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
-    assert {"ingest", "extract", "topics"} <= set(scores)
+    assert {"ingest", "extract", "topics", "vectors"} <= set(scores)
 
 
 def test_demo_evaluates_the_easy_and_the_hard_phantom(tmp_path, monkeypatch):

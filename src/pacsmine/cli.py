@@ -85,10 +85,12 @@ def _check_config(cfg: dict) -> None:
     """Settings checked before any stage starts (a ValueError naming the key)."""
     from .nlp.tokens import Tokenizer
     from .topics.selection import check_rules
+    from .vectors.train import word2vec_params
 
     Tokenizer.from_config(cfg["extract"]["tokens"])
     for level in ("level1", "level2", "level3"):
         check_rules(cfg["topics"][level], f"topics.{level}")
+    word2vec_params(cfg["vectors"])
 
 
 @config_app.command("show")
@@ -206,6 +208,46 @@ def topics_infer(
     from .workspace import Workspace
 
     infer_reports(Workspace(workspace), _config(config, set_), reports, output)
+
+
+@app.command()
+def vectors(
+    workspace: WorkspaceOpt,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Train word vectors (word2vec, multi-word terms joined) on the report sentences."""
+    from .vectors import run_vectors
+    from .workspace import Workspace
+
+    run_vectors(Workspace(workspace), _config(config, set_), force=force)
+
+
+@app.command()
+def similar(
+    word: Annotated[str, typer.Argument(help="A word or term: pneumothorax, 'pleural effusion' or pleural_effusion.")],
+    workspace: WorkspaceOpt,
+    top: Annotated[Optional[int], typer.Option("--top", "-n", help="Neighbours shown (default vectors.similar_top).")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Print the nearest neighbours of WORD in the workspace's word vectors (cosine similarity)."""
+    from rich.console import Console
+
+    from .vectors import load_vectors
+    from .vectors.show import UnknownWord, neighbours_table
+    from .workspace import Workspace
+
+    n = top if top is not None else int(_config(config, set_)["vectors"]["similar_top"])
+    ws = Workspace(workspace)
+    ws.require("vectors", "vectors.safetensors")
+    try:
+        table = neighbours_table(load_vectors(ws), word, n, str(ws.root))
+    except UnknownWord as exc:
+        typer.echo(f"pacsmine: {exc}", err=True)
+        raise typer.Exit(1) from None
+    Console().print(table)
 
 
 @app.command()
