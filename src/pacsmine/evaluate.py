@@ -31,6 +31,7 @@ SCORERS: dict[str, str] = {
     "ingest": "pacsmine.ingest:evaluate_ingest",
     "extract": "pacsmine.nlp:evaluate_extract",
     "topics": "pacsmine.topics:evaluate_topics",
+    "images": "pacsmine.images:evaluate_images",
 }
 
 

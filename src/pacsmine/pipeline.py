@@ -25,6 +25,7 @@ STAGES: dict[str, str] = {
     "ingest": "pacsmine.ingest:run_ingest",
     "extract": "pacsmine.nlp:run_extract",
     "topics": "pacsmine.topics:run_topics",
+    "images": "pacsmine.images:run_images",
 }
 
 
