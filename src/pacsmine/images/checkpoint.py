@@ -66,7 +66,10 @@ def load_optimizer(optimizer, tensors: dict[str, Any], meta: dict[str, Any]) -> 
         state.setdefault(int(index), {})[name] = value
     for index, values in meta["scalars"].items():
         state.setdefault(int(index), {}).update(values)
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    # JSON turned tuples (AdamW's betas) into lists; the optimizer made them tuples.
+    groups = [{k: (tuple(v) if isinstance(v, list) and k != "params" else v) for k, v in g.items()}
+              for g in meta["param_groups"]]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
 def save_epoch(folder: Path, epoch: int, net, optimizer, best_net_state: dict[str, Any] | None,
@@ -75,7 +78,7 @@ def save_epoch(folder: Path, epoch: int, net, optimizer, best_net_state: dict[st
 
     ``best_net_state``: the best epoch's weights when this epoch is the new best (written as
     ``best-<n>/weights.safetensors``), else None (the earlier best folder stays).
-    ``state`` is the JSON part (history, best epoch, ...); ``epoch`` and the folder names are added.
+    ``state`` is the JSON part (``best_epoch``, history, ...); ``epoch`` and the folder names are added.
     """
     folder.mkdir(parents=True, exist_ok=True)
     name = f"epoch-{epoch:03d}"
@@ -88,7 +91,8 @@ def save_epoch(folder: Path, epoch: int, net, optimizer, best_net_state: dict[st
     write_json(tmp / "optimizer.json", meta)
     shutil.rmtree(folder / name, ignore_errors=True)
     os.replace(tmp, folder / name)
-    state = dict(state, epoch=epoch, checkpoint=name)
+    # The best epoch's weights live in best-<best epoch>/, written when that epoch finished.
+    state = dict(state, epoch=epoch, checkpoint=name, best_checkpoint=f"best-{int(state['best_epoch']):03d}")
     if best_net_state is not None:
         best = f"best-{epoch:03d}"
         btmp = folder / f".{best}.tmp"
@@ -97,7 +101,6 @@ def save_epoch(folder: Path, epoch: int, net, optimizer, best_net_state: dict[st
         save_tensors(btmp / "weights.safetensors", best_net_state)
         shutil.rmtree(folder / best, ignore_errors=True)
         os.replace(btmp, folder / best)
-        state["best_checkpoint"] = best
     write_json(folder / STATE, state)
     for old in folder.iterdir():
         if old.is_dir() and old.name not in (state["checkpoint"], state.get("best_checkpoint")) \
