@@ -24,7 +24,7 @@ def one_thread():
 
 
 def make(classes=CLASSES, **changes):
-    settings = dict(level="level1", in_channels=1, pretrained=False, crop=32, flip=True, epochs=2, batch_size=8,
+    settings = dict(level="level1", in_channels=1, pretrained=False, resize=36, crop=32, flip=True, epochs=2, batch_size=8,
                     optimizer="sgd", lr=0.01, momentum=0.9, weight_decay=5e-4, head_lr_multiplier=10.0, seed=3,
                     device="cpu", network={"width": 0.125, "dropout": 0.5}, bn_momentum=0.1)
     settings.update(changes)
@@ -121,6 +121,12 @@ def test_safetensors_round_trip(data, tmp_path):
     assert np.array_equal(loaded.predict_scores(data[0]), model.predict_scores(data[0]))
     scores = loaded.predict_scores(data[0])
     assert scores.shape == (16, 3) and np.allclose(scores.sum(axis=1), 1, atol=1e-5)
+    assert meta["resize"] == 36 and meta["crop"] == 32
+    features = loaded.features(data[0])
+    assert features.shape == (16, loaded.net_.feature_dim) and features.dtype == np.float32
+    # The head applied to the features gives the logits behind the scores.
+    logits = getattr(loaded.net_, loaded.net_.head_name)(torch.from_numpy(features))
+    assert np.allclose(torch.softmax(logits, 1).detach().numpy(), scores, atol=1e-5)
 
 
 def test_level2_starts_from_the_level1_body(data, tmp_path):

@@ -64,7 +64,7 @@ class TopicClassifier:
     """Softmax over one topic level's kept topics (``classes``: topic ids, index = class)."""
 
     def __init__(self, arch: str, classes: Sequence[str], *, level: str, in_channels: int, pretrained: bool,
-                 crop: int, flip: bool, epochs: int, batch_size: int, optimizer: str, lr: float,
+                 resize: int, crop: int, flip: bool, epochs: int, batch_size: int, optimizer: str, lr: float,
                  momentum: float, weight_decay: float, head_lr_multiplier: float, seed: int, device: str,
                  network: dict[str, Any], bn_momentum: float, init_from: str | Path | None = None):
         self.arch = arch
@@ -72,6 +72,7 @@ class TopicClassifier:
         self.level = level
         self.in_channels = int(in_channels)
         self.pretrained = bool(pretrained)
+        self.resize = int(resize)
         self.crop = int(crop)
         self.flip = bool(flip)
         self.epochs = int(epochs)
@@ -95,13 +96,13 @@ class TopicClassifier:
         """From the ``[images]`` config section (its ``train`` and ``dataset`` tables)."""
         t = cfg["train"]
         return cls(arch, classes, level=level, in_channels=cfg["dataset"]["in_channels"], pretrained=pretrained,
-                   crop=t["crop"], flip=t["flip"], epochs=t["epochs"], batch_size=t["batch_size"],
+                   resize=cfg["dataset"]["resize"], crop=t["crop"], flip=t["flip"], epochs=t["epochs"], batch_size=t["batch_size"],
                    optimizer=t["optimizer"], lr=t["lr"], momentum=t["momentum"], weight_decay=t["weight_decay"],
                    head_lr_multiplier=t["head_lr_multiplier"], seed=cfg["seed"], device=device,
                    network=cfg["networks"][arch], bn_momentum=t["bn_momentum"], init_from=init_from)
 
     def params(self) -> dict[str, Any]:
-        keys = ("arch", "classes", "level", "in_channels", "pretrained", "crop", "flip", "epochs", "batch_size",
+        keys = ("arch", "classes", "level", "in_channels", "pretrained", "resize", "crop", "flip", "epochs", "batch_size",
                 "optimizer", "lr", "momentum", "weight_decay", "head_lr_multiplier", "seed", "network", "bn_momentum", "init_from")
         return {k: getattr(self, k) for k in keys}
 
@@ -283,8 +284,24 @@ class TopicClassifier:
         return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)
 
     def predict_scores(self, images: np.ndarray) -> np.ndarray:
-        """float32 (N, classes) softmax probabilities of uint8 images (N, C, R, R), centre-cropped."""
+        """float32 (N, classes) softmax probabilities of uint8 images (N, C, R, R), centre-cropped.
+
+        New images: ``cache.decode_png(path, self.resize)`` gives each (R, R) uint8 array."""
         return self._scores(self.net_, images)
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """float32 (N, net.feature_dim) pooled embeddings (before the head) of uint8 images
+        (N, C, R, R), centre-cropped: what issue 10's retrieval and contrastive models start from."""
+        import torch
+
+        self.net_.eval()
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(images), self.batch_size):
+                rows = np.arange(start, min(len(images), start + self.batch_size))
+                with self._autocast():
+                    out.append(self.net_.forward_features(self._batch(images, rows)).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, int(self.net_.feature_dim)), np.float32)
 
     # ------------------------------------------------------------------ save / load
 
@@ -312,7 +329,7 @@ class TopicClassifier:
 
         folder = Path(folder)
         meta = json.loads((folder / META).read_text("utf-8"))
-        keys = ("level", "in_channels", "pretrained", "crop", "flip", "epochs", "batch_size", "optimizer", "lr",
+        keys = ("level", "in_channels", "pretrained", "resize", "crop", "flip", "epochs", "batch_size", "optimizer", "lr",
                 "momentum", "weight_decay", "head_lr_multiplier", "seed", "network", "bn_momentum", "init_from")
         model = cls(meta["arch"], meta["classes"], device=device, **{k: meta[k] for k in keys})
         torch.manual_seed(model.seed)
