@@ -77,9 +77,16 @@ def build_dataset(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
     ws = ctx.workspace
     dcfg = cfg["dataset"]
     labels = pq.read_table(ws.require("topics", "key_image_labels.parquet")).to_pylist()
-    ingest = pq.read_table(ws.require("ingest", "images.parquet"), columns=["image_id", "patient_id", "png"])
+    ingest = pq.read_table(ws.require("ingest", "images.parquet"), columns=["image_id", "accession", "patient_id", "png"])
     png_of = dict(zip(ingest.column("image_id").to_pylist(), ingest.column("png").to_pylist()))
-    patient_of = dict(zip(ingest.column("image_id").to_pylist(), ingest.column("patient_id").to_pylist()))
+    # The patient of an image: its own DICOM PatientID, else its report's patient_id (an export
+    # of JPEGs such as MedPix has none per image), else its accession (one patient per study).
+    reports = pq.read_table(ws.require("ingest", "reports.parquet"), columns=["accession", "patient_id"])
+    report_patient = dict(zip(reports.column("accession").to_pylist(), reports.column("patient_id").to_pylist()))
+    patient_of = {}
+    for image_id, accession, patient in zip(ingest.column("image_id").to_pylist(), ingest.column("accession").to_pylist(),
+                                            ingest.column("patient_id").to_pylist()):
+        patient_of[image_id] = patient or report_patient.get(accession) or f"accession:{accession}"
     topics1 = pq.read_table(ws.require("topics", "level1/topics.parquet"), columns=["topic", "flagged"])
     flagged = {t for t, f in zip(topics1.column("topic").to_pylist(), topics1.column("flagged").to_pylist()) if f}
 

@@ -3,7 +3,8 @@
 ``write_labelled_workspace(ws, ...)`` writes, through ``Workspace.run_stage`` (so both stages
 have manifests and fingerprints):
 
-- ingest/images.parquet (``image_id``, ``accession``, ``patient_id``, ``png``, ``source``) and
+- ingest/images.parquet (``image_id``, ``accession``, ``patient_id``, ``png``, ``source``),
+  ingest/reports.parquet (``accession``, ``patient_id`` null: the images carry it) and
   32x32 grey PNGs whose bright quadrant is the image's level-1 topic (learnable from pixels);
 - topics/key_image_labels.parquet and topics/level{1,2,3}/topics.parquet (``topic``,
   ``top_words``, ``flagged``).
@@ -71,6 +72,9 @@ def write_labelled_workspace(ws, n_patients: int = 60, images_per_patient: int =
                 path.write_bytes(b"not a png")
         ctx.write_parquet("images.parquet", pa.table({k: pa.array([r[k] for r in ingest], pa.string())
                                                       for k in ("image_id", "accession", "patient_id", "png", "source")}))
+        accessions = sorted({r["accession"] for r in ingest})
+        ctx.write_parquet("reports.parquet", pa.table({"accession": pa.array(accessions, pa.string()),
+                                                       "patient_id": pa.array([None] * len(accessions), pa.string())}))
         ctx.path("images")
         return {}
 
