@@ -34,7 +34,7 @@ def confusion_figure(path: Path, confusion: np.ndarray, labels: Sequence[str], o
     ax.set_yticks(range(n), shown, fontsize=font)
     ax.set_xlabel("predicted topic")
     ax.set_ylabel("true topic")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
