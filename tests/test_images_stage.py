@@ -131,3 +131,21 @@ def test_transfer_comparison_trains_imagenet_and_scratch(tmp_path):
     assert set(transfer["imagenet"]["test"]) == {"top1", "top5"}
     assert "| scratch |" in (root / "evaluation/transfer.md").read_text()
     assert result.metrics["transfer"]["scratch"] == {k: transfer["scratch"][k] for k in ("validation", "test", "best_epoch")}
+
+
+def test_train_command_errors_are_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    def train(*args):
+        return subprocess.run([sys.executable, "-m", "pacsmine.cli", "train", "--workspace", str(tmp_path), *args],
+                              capture_output=True, text=True, timeout=120)
+
+    missing = train()
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        f"pacsmine: stage 'ingest' has not run in {tmp_path.resolve()}: run `pacsmine ingest` first"]
+    write_labelled_workspace(Workspace(tmp_path), n_patients=6, images_per_patient=1)
+    bad = train("--set", 'images.architectures=["resnet"]')
+    assert bad.returncode == 2 and "unknown architecture 'resnet'" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -27,6 +27,9 @@ SMALL = [
     "topics.level3.selection_iterations=20", "topics.level3.iterations=20",
     "topics.cards.levels=[\"level1\"]", "topics.cards.montage=4",
     "extract.terms.obsolete=true",
+    # The images stage at its smallest: a narrow AlexNet-style net, 32 px, one epoch.
+    'images.architectures=["alexnet"]', "images.pretrained=[]", "images.networks.alexnet.width=0.125",
+    "images.dataset.resize=36", "images.train.crop=32", "images.train.epochs=1", "images.transfer.run=false",
 ]
 
 
@@ -47,7 +50,7 @@ def mined(export, tmp_path_factory):
 
 def test_every_stage_runs_and_finishes(mined):
     ws, config, results = mined
-    assert [r.name for r in results] == config["run"]["stages"] == ["ingest", "extract", "topics"]
+    assert [r.name for r in results] == config["run"]["stages"] == ["ingest", "extract", "topics", "images"]
     assert all(r.ran for r in results)
     for stage in ("ingest", "extract", "topics"):
         manifest = ws.manifest(stage)
@@ -77,12 +80,12 @@ def test_evaluate_scores_every_stage_against_the_truth(mined, export):
 def test_rerun_skips_and_a_config_change_reruns_downstream(mined, export):
     ws, config, first = mined
     again = run_pipeline(export, ws, config)
-    assert [r.ran for r in again] == [False, False, False]
+    assert [r.ran for r in again] == [False, False, False, False]
     assert [r.fingerprint for r in again] == [r.fingerprint for r in first]
 
     changed = load_config(overrides=[*SMALL, "extract.vocabulary.min_doc_freq=2"])
     third = run_pipeline(export, ws, changed)
-    assert [r.ran for r in third] == [False, True, True]
+    assert [r.ran for r in third] == [False, True, True, True]
 
 
 def test_cli_run_and_evaluate_json(export, tmp_path):
