@@ -192,8 +192,6 @@ def _train_one(ctx: StageContext, cfg: dict[str, Any], data: dict[str, Any], nam
     model.fit(data["images"][rows["train"]], targets["train"], data["images"][rows["validation"]],
               targets["validation"], checkpoint=ctx.partial_dir / "models" / name / level / "checkpoints")
     seconds = time.perf_counter() - started
-    if model.resumed_from_:
-        console.print(f"{name} {level}: resumed after epoch {model.resumed_from_}")
     model.save(final)
     console.print(f"{name} {level}: best epoch {model.best_epoch_} of {model.epochs}, validation top-1 "
                   f"{model.best_val_top1_:.3f} ({seconds:.0f} s)")
