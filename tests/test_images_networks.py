@@ -112,6 +112,8 @@ def test_bad_options_are_one_line_errors():
         build_network("vgg", 3, in_channels=1, pretrained=True)
     with pytest.raises(ValueError, match="has no option width"):
         build_network("efficientnet_lite0", 3, in_channels=1, pretrained=False, width=0.5)
+    with pytest.raises(ValueError, match="take 3 channels"):
+        build_network("efficientnet_lite0", 3, in_channels=2, pretrained=True)
     with pytest.raises(ValueError, match="padding must be one of"):
         build_network("efficientnet_lite0", 3, in_channels=1, pretrained=False, padding="valid")
 
@@ -146,6 +148,19 @@ def test_imagenet_weights_load_strictly(weights):
     result = net.load_state_dict(weights, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
     assert all(torch.equal(state[k], weights[k]) for k in weights)
+    # TF's BatchNorm: eps 1e-3, running statistics decayed by 0.99 (torch momentum 0.01).
+    assert (net._bn0.eps, net._bn0.momentum) == (1e-3, 0.01)
+
+
+def test_drop_connect_only_in_training():
+    x = torch.randn(4, 1, 64, 64)
+    torch.manual_seed(0)
+    net = build_network("efficientnet_lite0", 3, in_channels=1, pretrained=False, dropout=0.0,
+                        drop_connect=0.9).train()
+    with torch.no_grad():
+        assert not torch.equal(net(x), net(x))  # residual branches dropped at random
+        net.eval()
+        assert torch.equal(net(x), net(x))
 
 
 def test_pretrained_new_head_keeps_the_body(weights):
