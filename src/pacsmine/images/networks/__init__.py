@@ -9,7 +9,7 @@ Every network has ``forward(x) -> (N, num_classes)`` logits for float32 x of sha
 (N, in_channels, H, W), H, W >= 32, already normalised; ``forward_features(x) -> (N, feature_dim)``,
 the pooled embedding before the head; ``feature_dim: int``; ``head_name: str``, the attribute
 holding the final ``nn.Linear``. This subpackage imports torch: import it only where a network is
-needed (see docs/networks.md).
+needed (see docs/images.md, Networks).
 """
 
 from __future__ import annotations

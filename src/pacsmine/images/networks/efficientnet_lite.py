@@ -12,7 +12,7 @@ What makes it the Lite variant, as TF's ``efficientnet_lite_builder``:
 4. TF "same" padding: the padding is computed from the input size at run time and is
    asymmetric for stride 2 on even sizes (one extra column/row on the right/bottom). The
    ``padding="symmetric"`` option pads k//2 on every side instead; it exists so that a test
-   can show that the pretrained weights need "same" (see docs/networks.md).
+   can show that the pretrained weights need "same" (see docs/images.md, Networks).
 
 Blocks (EfficientNet-B0 stages): (repeats, kernel, stride, expand ratio, in, out)
 (1,3,1,1,32,16) (2,3,2,6,16,24) (2,5,2,6,24,40) (3,3,2,6,40,80) (3,5,1,6,80,112)
