@@ -56,6 +56,7 @@ from itertools import compress, islice
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from .lowered import lowered
 from .ontology import DEFAULT_SYNONYM_TYPES, Ontology, load_ontology, resolve_ontology_path
 from .vocabulary import Layer
 from .vocabulary.mesh import uninvert
@@ -456,7 +457,13 @@ class TermAnnotator:
     # -- matching -----------------------------------------------------------------------
 
     def _sentence_keys(self, sentence: str) -> tuple[list[str], list[str]]:
-        words = _TOKEN.findall(sentence)  # group 1: the words as written, possessive dropped
+        if sentence.isascii() and "'" not in sentence:
+            # No possessive: _TOKEN's words, lower-cased, are the lower-cased sentence's runs
+            # of letters and digits, which ConText reads too (computed once, shared). A key
+            # depends only on the lower-cased word, so the memo serves both spellings.
+            words = lowered(sentence)[1]
+        else:
+            words = _TOKEN.findall(sentence)  # group 1: the words as written, possessive dropped
         if not words:
             return words, []
         # Keys by the word as written (memoised): no per-word lower() or call on the hot path.

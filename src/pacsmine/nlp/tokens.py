@@ -37,6 +37,8 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
+from .lowered import lowered
+
 __all__ = ["Tokenizer", "Vocabulary", "stopwords", "library_stopwords"]
 
 # What a term mention's token becomes by its assertion status (Tokenizer.status_tokens).
@@ -44,6 +46,10 @@ _STATUS_RULES = ("term", "drop", "mark")
 # A token pattern with none of these (anchors, word fences, lookarounds) finds the same
 # words in text[a:b] as in text with pos=a, endpos=b: no slice needs to be made.
 _LOOKS_AROUND = re.compile(r"\\[bBAZ]|[\^$]|\(\?<?[=!]")
+# The default token pattern: on lower-cased text with no digit, its words are the text's runs
+# of letters and digits, which the term matcher and ConText read as well (lowered.py).
+_DEFAULT_PATTERN = "[a-z]+|[0-9]+"
+_HAS_ASCII_DIGIT = re.compile(r"[0-9]").search
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +98,7 @@ class Tokenizer:
         flags = 0 if lowercase else re.IGNORECASE
         self._findall = re.compile(pattern, flags).findall
         self._pieces_in_place = _LOOKS_AROUND.search(pattern) is None
+        self._words_are_runs = lowercase and pattern == _DEFAULT_PATTERN
         self._term_tokens: dict[str, str] = {}
         self._stems: dict[str, str] = {}
         self._stemmer = None
@@ -103,7 +110,12 @@ class Tokenizer:
 
     def words(self, text: str) -> list[str]:
         """All words and numbers of ``text`` (lowercased), before length and stemming."""
-        return self._findall(text.lower() if self.lowercase else text)
+        if not self.lowercase:
+            return self._findall(text)
+        low, runs = lowered(text)  # shared with the term matcher and ConText: one lower() a sentence
+        if self._words_are_runs and _HAS_ASCII_DIGIT(low) is None:
+            return list(runs)  # a copy: the shared list is only read
+        return self._findall(low)
 
     def tokenize(self, text: str) -> list[str]:
         """Tokens of ``text``: words and numbers of at least ``min_length`` characters."""
@@ -163,7 +175,7 @@ class Tokenizer:
         # ASCII text keeps its offsets when lower-cased: one lower() for the whole sentence and
         # the pieces between the spans read in place (pos, endpos), no slice per piece.
         if self._pieces_in_place and text.isascii():
-            low, findall = (text.lower() if self.lowercase else text), self._findall
+            low, findall = (lowered(text)[0] if self.lowercase else text), self._findall
             pieces = lambda a, b: keep(findall(low, a, b))  # noqa: E731
         else:
             pieces = lambda a, b: self.tokenize(text[a:b])  # noqa: E731
