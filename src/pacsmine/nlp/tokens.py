@@ -50,6 +50,11 @@ _LOOKS_AROUND = re.compile(r"\\[bBAZ]|[\^$]|\(\?<?[=!]")
 # of letters and digits, which the term matcher and ConText read as well (lowered.py).
 _DEFAULT_PATTERN = "[a-z]+|[0-9]+"
 _HAS_ASCII_DIGIT = re.compile(r"[0-9]").search
+# tokenize_terms with the default pattern: the words of the text between term spans and a
+# mark where each span's token goes, in one pass over the pieces joined by marks ("\0": a
+# term token, "\1": a dropped span). Neither mark is a letter or digit, so no word runs
+# across one, and each piece gives the words it gives alone.
+_WORDS_AND_TERMS = re.compile("[a-z]+|[0-9]+|\0").findall
 
 
 @lru_cache(maxsize=1)
@@ -170,6 +175,8 @@ class Tokenizer:
         """
         if not spans:
             return self.tokenize(text)
+        if self._words_are_runs and not self.stem and text.isascii() and "\0" not in text:
+            return self._tokenize_terms_joined(text, spans)
         out: list[str] = []
         term_token, status_token, prev, keep = self.term_token, self.status_token, 0, self.filter
         # ASCII text keeps its offsets when lower-cased: one lower() for the whole sentence and
@@ -191,6 +198,30 @@ class Tokenizer:
             prev = end
         out += pieces(prev, len(text))
         return out
+
+    def _tokenize_terms_joined(self, text: str, spans) -> list[str]:
+        """:meth:`tokenize_terms` for ASCII text without "\\0" under the default pattern and
+        no stemming: one regex pass over the pieces between the spans (``_WORDS_AND_TERMS``)."""
+        low = lowered(text)[0]
+        term_token, status_token, prev = self.term_token, self.status_token, 0
+        parts: list[str] = []
+        terms: list[str] = []
+        for span in sorted(spans, key=lambda s: (s[0], -s[1])):
+            start, end, name = span[0], span[1], span[2]
+            if start < prev:
+                continue
+            token = status_token(term_token(name or "") or term_token(text[start:end]),
+                                 span[3] if len(span) > 3 else None)
+            parts.append(low[prev:start])
+            if token:
+                parts.append("\0")
+                terms.append(token)
+            else:
+                parts.append("\1")
+            prev = end
+        parts.append(low[prev:])
+        n, token_of = self.min_length, iter(terms).__next__
+        return [token_of() if w == "\0" else w for w in _WORDS_AND_TERMS("".join(parts)) if len(w) >= n or w == "\0"]
 
     def _stem(self, token: str) -> str:
         # A cache: a corpus has few distinct words, and Porter is slow in pure Python.
