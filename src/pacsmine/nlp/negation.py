@@ -524,12 +524,19 @@ class NormalMentions:
         if not ctx._normal_on:
             return mentions
         low, words = lowered(sentence)
-        # Cheap tests first: a normal word's text (substring tests), then an anatomy phrase.
+        # Cheap tests first: a normal word, then an anatomy phrase.
         if not (":" in low and ctx._header_lc is not None and ctx._header_lc.match(low)):
+            # In ASCII text ConText finds a normal statement only where a normal phrase's last
+            # word is a whole run of letters/digits (ConText._may_be_normal): the same set test
+            # here. Other text: a substring search of the normal words.
+            if sentence.isascii():
+                if ctx._normal_last.isdisjoint(words):
+                    return mentions
+            elif self._normal_word is None or self._normal_word(low) is None:
+                return mentions
             # An anatomy phrase's match starts with its first run of letters/digits as a whole
             # run of the sentence: a set test rules out most sentences before the regex.
-            if (self._normal_word is None or self._normal_word(low) is None
-                    or (self._anatomy_first is not None and self._anatomy_first.isdisjoint(words)) or ctx._anatomy_lc.search(low) is None):
+            if (self._anatomy_first is not None and self._anatomy_first.isdisjoint(words)) or ctx._anatomy_lc.search(low) is None:
                 return mentions
         statements = ctx.normal_statements(sentence)
         if not statements:
