@@ -15,16 +15,18 @@ __all__ = ["lowered", "alnum_runs"]
 # Runs of ASCII letters and digits of lower-cased text.
 alnum_runs = re.compile(r"[a-z0-9]+").findall
 
-_last: list = [None, "", []]  # [sentence, its lower(), alnum_runs of that]
+# The last sentence's (sentence, lower(), runs), one tuple replaced whole: a thread that reads
+# it sees one sentence's results or another's, never a mix (a miss only computes again).
+_last: list[tuple] = [(None, "", [])]
 
 
 def lowered(sentence: str) -> tuple[str, list[str]]:
     """``(sentence.lower(), alnum_runs(sentence.lower()))``; the list is shared with later
     callers for the same sentence: read it, never change it."""
-    last = _last
+    last = _last[0]
     if last[0] is sentence:  # the same object: a string cannot have changed
         return last[1], last[2]
     low = sentence.lower()
     words = alnum_runs(low)
-    last[0], last[1], last[2] = sentence, low, words
+    _last[0] = (sentence, low, words)
     return low, words
