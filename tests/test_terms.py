@@ -74,6 +74,17 @@ def test_longest_match_and_offsets(annotator):
         assert m.source == "do_2015" and m.status == "present"
 
 
+def test_offsets_where_a_word_is_also_written_inside_an_earlier_one(annotator):
+    # ASCII without an apostrophe: offsets come from the lower-cased runs of letters and
+    # digits (terms.py, match); "cyst" inside "cystic" and "CYST" must land on the word itself.
+    text = "Cystic-looking 2cyst, then CYST 12  and  pneumothorax\tcyst."
+    ms = annotator.match(text)
+    assert [(m.start, m.end, m.text) for m in ms] == [(27, 31, "CYST"), (41, 53, "pneumothorax"), (54, 58, "cyst")]
+    # With a possessive (the other path) the offsets agree in form.
+    ms = annotator.match("Crohn's disease, CYST")
+    assert [(m.start, m.end, m.text) for m in ms] == [(0, 15, "Crohn's disease"), (17, 21, "CYST")]
+
+
 def test_plural_variants(annotator):
     ms = annotator.match("Cysts; pneumothoraces; lymphadenopathies")
     assert [(m.text, m.name) for m in ms] == [("Cysts", "cyst"), ("pneumothoraces", "pneumothorax"),

@@ -178,3 +178,17 @@ def test_term_spans_with_a_pattern_that_looks_around():
     # Non-ASCII text (lower() may change lengths) gives what the plain tokenizer gives per piece.
     # ("gr", "e", "of" are shorter than 3 characters.)
     assert Tokenizer().tokenize_terms("Größe of İnfarct here", [(9, 16, "infarct")]) == ["infarct", "here"]
+
+
+def test_term_spans_keep_the_words_around_them_apart():
+    # The default pattern's one-pass path (tokens.py, _WORDS_AND_TERMS): a span, kept or
+    # dropped, between two runs of letters never joins them into one word.
+    marks = {"uncertain": "possible"}
+    drop = Tokenizer(status_tokens={"uncertain": "drop"}, status_marks=marks)
+    assert drop.tokenize_terms("lungsPTXclear", [(5, 8, "pneumothorax", "uncertain")]) == ["lungs", "clear"]
+    assert Tokenizer().tokenize_terms("lungsPTXclear", [(5, 8, "pneumothorax")]) == ["lungs", "pneumothorax", "clear"]
+    # Letters and digits stay apart words ("12mm" -> "12", "mm"), the length rule applies around
+    # the spans only, and a NUL in the text is text like any other separator.
+    one = Tokenizer(min_length=1)
+    assert one.tokenize_terms("a 12mm PTX, b", [(7, 10, "pneumothorax")]) == ["a", "12", "mm", "pneumothorax", "b"]
+    assert Tokenizer().tokenize_terms("lungs\0PTX clear", [(6, 9, "pneumothorax")]) == ["lungs", "pneumothorax", "clear"]

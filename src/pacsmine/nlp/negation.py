@@ -37,6 +37,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from .lowered import alnum_runs, lowered
+
 __all__ = ["ConText", "Trigger", "NormalMentions", "assert_report", "status_of", "DEFAULT_TERMINATORS",
            "STATUSES"]
 
@@ -70,7 +72,7 @@ class Trigger:
     post: bool
 
 
-_ALNUM = re.compile(r"[a-z0-9]+").findall
+_ALNUM = alnum_runs
 _LIST_SEP = re.compile(r",|\b(?:and|or|and/or)\b")
 
 
@@ -324,8 +326,10 @@ class ConText:
         return result
 
     def _compute_scopes(self, sentence: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, str]]]:
-        low = sentence.lower() if sentence.isascii() else None
-        words = _ALNUM(low) if low is not None else None
+        if sentence.isascii():
+            low, words = lowered(sentence)
+        else:
+            low = words = None
         triggers = self._find_triggers(sentence, low, words)  # (start, end, category, pre, post)
         real = [t for t in triggers if t[2] != "pseudo" and t[2] != "transparent"]
         normal_hit = self._normal_on and (low is None or self._may_be_normal(low, words))
@@ -519,13 +523,20 @@ class NormalMentions:
         ctx = self.context
         if not ctx._normal_on:
             return mentions
-        low = sentence.lower()
-        # Cheap tests first: a normal word's text (substring tests), then an anatomy phrase.
+        low, words = lowered(sentence)
+        # Cheap tests first: a normal word, then an anatomy phrase.
         if not (":" in low and ctx._header_lc is not None and ctx._header_lc.match(low)):
+            # In ASCII text ConText finds a normal statement only where a normal phrase's last
+            # word is a whole run of letters/digits (ConText._may_be_normal): the same set test
+            # here. Other text: a substring search of the normal words.
+            if sentence.isascii():
+                if ctx._normal_last.isdisjoint(words):
+                    return mentions
+            elif self._normal_word is None or self._normal_word(low) is None:
+                return mentions
             # An anatomy phrase's match starts with its first run of letters/digits as a whole
             # run of the sentence: a set test rules out most sentences before the regex.
-            if (self._normal_word is None or self._normal_word(low) is None
-                    or (self._anatomy_first is not None and self._anatomy_first.isdisjoint(_ALNUM(low))) or ctx._anatomy_lc.search(low) is None):
+            if (self._anatomy_first is not None and self._anatomy_first.isdisjoint(words)) or ctx._anatomy_lc.search(low) is None:
                 return mentions
         statements = ctx.normal_statements(sentence)
         if not statements:

@@ -58,18 +58,21 @@ class SectionSplitter:
         alts = "|".join(re.escape(v) for v in sorted(self.variants_, key=len, reverse=True))
         organ_alts = "|".join(re.escape(o) for o in sorted(self.organs_, key=len, reverse=True))
         # Section header: line start or after a sentence end; a colon, or alone on its line.
+        # (Each sentence end written as its own branch: see the fast twins below.)
         self._section = re.compile(
-            r"(?:\A|\n|[.!?][ \t]{1,2})[ \t]*(?P<h>" + alts + r")[ \t]*(?::|(?=[ \t]*(?:\n|\Z)))",
+            r"(?:\A|\n|\.[ \t]{1,2}|![ \t]{1,2}|\?[ \t]{1,2})[ \t]*(?P<h>" + alts + r")[ \t]*(?::|(?=[ \t]*(?:\n|\Z)))",
             re.IGNORECASE,
         )
         # Organ sub-header: a known organ anywhere a sentence may start, or any
         # line-initial upper-case words ending in a colon.
         self._organ = re.compile(
-            r"(?:\A|\n|[.!?][ \t])[ \t]*(?P<o>(?i:" + organ_alts + r")|[A-Z][A-Z/&,\- ]{1,38}[A-Z])[ \t]*:(?!\d)",
+            r"(?:\A|\n|\.[ \t]|![ \t]|\?[ \t])[ \t]*(?P<o>(?i:" + organ_alts + r")|[A-Z][A-Z/&,\- ]{1,38}[A-Z])[ \t]*:(?!\d)",
         )
-        # Fast twins, run on "\n" + text (offsets one more): without the leading \A the
-        # pattern starts with a character set, which the regex engine scans for quickly;
-        # the section twin is case-sensitive, for the lower-cased text of an ASCII report.
+        # Fast twins, run on "\n" + text (offsets one more): without the leading \A every
+        # branch of the pattern starts with one literal character ("\n", ".", "!", "?"; a
+        # set such as [.!?] there would not do), which the regex engine scans for in C
+        # instead of trying the pattern at every character; the section twin is
+        # case-sensitive, for the lower-cased text of an ASCII report.
         self._section_nl = re.compile(self._section.pattern.replace(r"(?:\A|\n|", r"(?:\n|", 1).replace(alts, alts.lower(), 1))
         self._organ_nl = re.compile(self._organ.pattern.replace(r"(?:\A|\n|", r"(?:\n|", 1))
 

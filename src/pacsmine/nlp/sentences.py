@@ -53,7 +53,11 @@ def _abbreviations() -> frozenset[str]:
 # A boundary candidate; for punctuation, group 1 is the next visible character. A run of
 # punctuation is tried once, from its first mark, and never given back (possessive):
 # tried from every mark of "......" with backtracking, a long run cost its length squared.
-_CANDIDATE = re.compile(r"(?<![.!?])[.!?]++[\"')\]]*+(?=\s|$)(?=\s*(\S?))|\n[ \t]*\n\s*|\n")
+# "The first mark of a run" is a mark, then a look behind it (no mark before that one), not
+# a look-behind first: a pattern whose every branch opens with a character set lets the
+# regex engine skip in C to the next mark or line break, where a leading look-behind was
+# tried at every character.
+_CANDIDATE = re.compile(r"[.!?](?<![.!?][.!?])[.!?]*+[\"')\]]*+(?=\s|$)(?=\s*(\S?))|\n[ \t]*\n\s*|\n")
 _LIST_MARKER = re.compile(r"\s*(?:\(?\d{1,2}[.)]|[a-z][.)]|[-*\u2022])\s*$", re.IGNORECASE)
 _WRAP_END = re.compile(r"[,\-/(&]\s*$|\b(?:and|or|of|the|with|to|in|a|an)\s*$", re.IGNORECASE)
 _REFERENCE_ONLY = re.compile(

@@ -56,6 +56,7 @@ from itertools import compress, islice
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from .lowered import lowered
 from .ontology import DEFAULT_SYNONYM_TYPES, Ontology, load_ontology, resolve_ontology_path
 from .vocabulary import Layer
 from .vocabulary.mesh import uninvert
@@ -455,15 +456,24 @@ class TermAnnotator:
 
     # -- matching -----------------------------------------------------------------------
 
-    def _sentence_keys(self, sentence: str) -> tuple[list[str], list[str]]:
-        words = _TOKEN.findall(sentence)  # group 1: the words as written, possessive dropped
+    def _sentence_keys(self, sentence: str) -> tuple[list[str], list[str], str | None]:
+        """``(words, keys, low)``: the sentence's words, their keys, and the lower-cased
+        sentence where the words are its runs of letters and digits (else None)."""
+        low = None
+        if sentence.isascii() and "'" not in sentence:
+            # No possessive: _TOKEN's words, lower-cased, are the lower-cased sentence's runs
+            # of letters and digits, which ConText reads too (computed once, shared). A key
+            # depends only on the lower-cased word, so the memo serves both spellings.
+            low, words = lowered(sentence)
+        else:
+            words = _TOKEN.findall(sentence)  # group 1: the words as written, possessive dropped
         if not words:
-            return words, []
+            return words, [], low
         # Keys by the word as written (memoised): no per-word lower() or call on the hot path.
         keys = list(map(self._key_memo.get, words))
         if None in keys:
             keys = self._fill_keys(words, keys)
-        return words, keys
+        return words, keys, low
 
     def _match_starts(self) -> dict[str, tuple[dict[str, list[int]], int | None]]:
         """Per first key of a phrase: (next key -> lengths, longest first, of the phrases
@@ -486,7 +496,7 @@ class TermAnnotator:
 
     def match(self, sentence: str) -> list[Mention]:
         """Longest-match vocabulary concepts in ``sentence``, without ConText flags."""
-        words, keys = self._sentence_keys(sentence)
+        words, keys, low = self._sentence_keys(sentence)
         if not words:
             return []
         if self._singles.isdisjoint(keys) and self._openers.isdisjoint(zip(keys, keys[1:])):
@@ -520,9 +530,19 @@ class TermAnnotator:
                 continue
             last = i + size - 1
             if last >= len(spans):  # offsets only for the few sentences that match
-                if found is None:
-                    found = _TOKEN.finditer(sentence)
-                spans += [m.span() for m in islice(found, last + 1 - len(spans))]
+                if low is not None:
+                    # The words are the runs of letters and digits of ``low``: the next run
+                    # is the first place at or after the end of the last one where the next
+                    # word is written (only other characters lie between runs).
+                    p = spans[-1][1] if spans else 0
+                    for w in words[len(spans) : last + 1]:
+                        p = low.find(w, p)
+                        spans.append((p, p + len(w)))
+                        p += len(w)
+                else:
+                    if found is None:
+                        found = _TOKEN.finditer(sentence)
+                    spans += [m.span() for m in islice(found, last + 1 - len(spans))]
             start, end = spans[i][0], spans[last][1]
             out.append(Mention(start, end, sentence[start:end], *concepts[target]))
         return out
@@ -531,7 +551,7 @@ class TermAnnotator:
         """Every ``(source, code)`` whose phrase occurs anywhere in ``text``, nested ones
         included ("Pulmonary Atelectasis" gives the MeSH heading and "atelectasis"). Used to
         read a label or heading as concepts, not on the hot path."""
-        _, keys = self._sentence_keys(text)
+        _, keys, _ = self._sentence_keys(text)
         out: set[tuple[str, str]] = set()
         for i, key in enumerate(keys):
             for size in self.lengths_.get(key, ()):

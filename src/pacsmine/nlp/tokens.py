@@ -37,6 +37,8 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
+from .lowered import lowered
+
 __all__ = ["Tokenizer", "Vocabulary", "stopwords", "library_stopwords"]
 
 # What a term mention's token becomes by its assertion status (Tokenizer.status_tokens).
@@ -44,6 +46,15 @@ _STATUS_RULES = ("term", "drop", "mark")
 # A token pattern with none of these (anchors, word fences, lookarounds) finds the same
 # words in text[a:b] as in text with pos=a, endpos=b: no slice needs to be made.
 _LOOKS_AROUND = re.compile(r"\\[bBAZ]|[\^$]|\(\?<?[=!]")
+# The default token pattern: on lower-cased text with no digit, its words are the text's runs
+# of letters and digits, which the term matcher and ConText read as well (lowered.py).
+_DEFAULT_PATTERN = "[a-z]+|[0-9]+"
+_HAS_ASCII_DIGIT = re.compile(r"[0-9]").search
+# tokenize_terms with the default pattern: the words of the text between term spans and a
+# mark where each span's token goes, in one pass over the pieces joined by marks ("\0": a
+# term token, "\1": a dropped span). Neither mark is a letter or digit, so no word runs
+# across one, and each piece gives the words it gives alone.
+_WORDS_AND_TERMS = re.compile("[a-z]+|[0-9]+|\0").findall
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +103,7 @@ class Tokenizer:
         flags = 0 if lowercase else re.IGNORECASE
         self._findall = re.compile(pattern, flags).findall
         self._pieces_in_place = _LOOKS_AROUND.search(pattern) is None
+        self._words_are_runs = lowercase and pattern == _DEFAULT_PATTERN
         self._term_tokens: dict[str, str] = {}
         self._stems: dict[str, str] = {}
         self._stemmer = None
@@ -103,7 +115,12 @@ class Tokenizer:
 
     def words(self, text: str) -> list[str]:
         """All words and numbers of ``text`` (lowercased), before length and stemming."""
-        return self._findall(text.lower() if self.lowercase else text)
+        if not self.lowercase:
+            return self._findall(text)
+        low, runs = lowered(text)  # shared with the term matcher and ConText: one lower() a sentence
+        if self._words_are_runs and _HAS_ASCII_DIGIT(low) is None:
+            return list(runs)  # a copy: the shared list is only read
+        return self._findall(low)
 
     def tokenize(self, text: str) -> list[str]:
         """Tokens of ``text``: words and numbers of at least ``min_length`` characters."""
@@ -158,12 +175,14 @@ class Tokenizer:
         """
         if not spans:
             return self.tokenize(text)
+        if self._words_are_runs and not self.stem and text.isascii() and "\0" not in text:
+            return self._tokenize_terms_joined(text, spans)
         out: list[str] = []
         term_token, status_token, prev, keep = self.term_token, self.status_token, 0, self.filter
         # ASCII text keeps its offsets when lower-cased: one lower() for the whole sentence and
         # the pieces between the spans read in place (pos, endpos), no slice per piece.
         if self._pieces_in_place and text.isascii():
-            low, findall = (text.lower() if self.lowercase else text), self._findall
+            low, findall = (lowered(text)[0] if self.lowercase else text), self._findall
             pieces = lambda a, b: keep(findall(low, a, b))  # noqa: E731
         else:
             pieces = lambda a, b: self.tokenize(text[a:b])  # noqa: E731
@@ -179,6 +198,30 @@ class Tokenizer:
             prev = end
         out += pieces(prev, len(text))
         return out
+
+    def _tokenize_terms_joined(self, text: str, spans) -> list[str]:
+        """:meth:`tokenize_terms` for ASCII text without "\\0" under the default pattern and
+        no stemming: one regex pass over the pieces between the spans (``_WORDS_AND_TERMS``)."""
+        low = lowered(text)[0]
+        term_token, status_token, prev = self.term_token, self.status_token, 0
+        parts: list[str] = []
+        terms: list[str] = []
+        for span in sorted(spans, key=lambda s: (s[0], -s[1])):
+            start, end, name = span[0], span[1], span[2]
+            if start < prev:
+                continue
+            token = status_token(term_token(name or "") or term_token(text[start:end]),
+                                 span[3] if len(span) > 3 else None)
+            parts.append(low[prev:start])
+            if token:
+                parts.append("\0")
+                terms.append(token)
+            else:
+                parts.append("\1")
+            prev = end
+        parts.append(low[prev:])
+        n, token_of = self.min_length, iter(terms).__next__
+        return [token_of() if w == "\0" else w for w in _WORDS_AND_TERMS("".join(parts)) if len(w) >= n or w == "\0"]
 
     def _stem(self, token: str) -> str:
         # A cache: a corpus has few distinct words, and Porter is slow in pure Python.

@@ -1,0 +1,32 @@
+"""A sentence's lower-cased text and its runs of ASCII letters and digits, computed once.
+
+The term matcher, ConText and the normal statements each need both for the same sentence,
+one call after the other (extract's per-sentence step); before, each lower-cased and
+tokenised the sentence again. :func:`lowered` keeps the last sentence's result, so the
+second and third asks cost an identity test.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["lowered", "alnum_runs"]
+
+# Runs of ASCII letters and digits of lower-cased text.
+alnum_runs = re.compile(r"[a-z0-9]+").findall
+
+# The last sentence's (sentence, lower(), runs), one tuple replaced whole: a thread that reads
+# it sees one sentence's results or another's, never a mix (a miss only computes again).
+_last: list[tuple] = [(None, "", [])]
+
+
+def lowered(sentence: str) -> tuple[str, list[str]]:
+    """``(sentence.lower(), alnum_runs(sentence.lower()))``; the list is shared with later
+    callers for the same sentence: read it, never change it."""
+    last = _last[0]
+    if last[0] is sentence:  # the same object: a string cannot have changed
+        return last[1], last[2]
+    low = sentence.lower()
+    words = alnum_runs(low)
+    _last[0] = (sentence, low, words)
+    return low, words

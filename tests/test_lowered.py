@@ -1,0 +1,23 @@
+"""pacsmine.nlp.lowered: one lower-casing and one run split per sentence, shared."""
+
+from pacsmine.nlp.lowered import alnum_runs, lowered
+
+
+def test_lowered_gives_the_lower_case_text_and_its_letter_digit_runs():
+    low, runs = lowered("Heart SIZE is normal; 12mm node (4:77).")
+    assert low == "heart size is normal; 12mm node (4:77)."
+    assert runs == ["heart", "size", "is", "normal", "12mm", "node", "4", "77"]
+
+
+def test_lowered_answers_the_same_for_an_equal_sentence_and_after_another_one():
+    a = "No pleural EFFUSION."
+    b = "".join(["No pleural ", "EFFUSION."])  # equal text, another object
+    first = lowered(a)
+    assert lowered(b) == first == ("no pleural effusion.", ["no", "pleural", "effusion"])
+    assert lowered("Lungs clear.") == ("lungs clear.", ["lungs", "clear"])
+    assert lowered(a) == first
+
+
+def test_runs_are_ascii_only():
+    # "é" is no ASCII letter: the run stops there, as the term matcher's token pattern does
+    assert alnum_runs("café au lait") == ["caf", "au", "lait"]
