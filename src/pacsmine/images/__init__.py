@@ -12,7 +12,7 @@ See docs/images.md.
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 __all__ = ["run_images", "evaluate_images", "TopicClassifier", "load_split", "load_classes"]
 
@@ -20,8 +20,4 @@ __all__ = ["run_images", "evaluate_images", "TopicClassifier", "load_split", "lo
 _WHERE = {"run_images": ".stage", "evaluate_images": ".evaluate", "TopicClassifier": ".classifier",
           "load_split": ".evaluate", "load_classes": ".evaluate"}
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _WHERE)

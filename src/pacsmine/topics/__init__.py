@@ -10,7 +10,7 @@ See docs/topics.md.
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 __all__ = ["run_topics", "infer_reports", "evaluate_topics", "TopicModel", "ParquetCorpus"]
 
@@ -19,8 +19,4 @@ __all__ = ["run_topics", "infer_reports", "evaluate_topics", "TopicModel", "Parq
 _WHERE = {"run_topics": ".stage", "infer_reports": ".infer", "evaluate_topics": ".evaluate",
           "TopicModel": ".lda", "ParquetCorpus": ".lda"}
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _WHERE)

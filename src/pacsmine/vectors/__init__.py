@@ -11,7 +11,7 @@ See docs/vectors.md.
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 __all__ = ["run_vectors", "evaluate_vectors", "load_vectors", "WordVectors", "lookup_key"]
 
@@ -19,8 +19,4 @@ __all__ = ["run_vectors", "evaluate_vectors", "load_vectors", "WordVectors", "lo
 _WHERE = {"run_vectors": ".stage", "evaluate_vectors": ".evaluate", "load_vectors": ".keyed",
           "WordVectors": ".keyed", "lookup_key": ".keyed"}
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _WHERE)
