@@ -28,6 +28,9 @@ SMALL = [
     "topics.cards.levels=[\"level1\"]", "topics.cards.montage=4",
     "extract.terms.obsolete=true",
     "vectors.vector_size=16", "vectors.epochs=2", "vectors.min_trained_words=0",
+    # The images stage at its smallest: a narrow AlexNet-style net, 32 px, one epoch.
+    'images.architectures=["alexnet"]', "images.pretrained=[]", "images.networks.alexnet.width=0.125",
+    "images.dataset.resize=36", "images.train.crop=32", "images.train.epochs=1", "images.transfer.run=false",
 ]
 
 
@@ -48,7 +51,7 @@ def mined(export, tmp_path_factory):
 
 def test_every_stage_runs_and_finishes(mined):
     ws, config, results = mined
-    assert [r.name for r in results] == config["run"]["stages"] == ["ingest", "extract", "topics", "vectors"]
+    assert [r.name for r in results] == config["run"]["stages"] == ["ingest", "extract", "topics", "vectors", "images"]
     assert all(r.ran for r in results)
     for stage in ("ingest", "extract", "topics", "vectors"):
         manifest = ws.manifest(stage)

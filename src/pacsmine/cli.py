@@ -251,6 +251,20 @@ def similar(
 
 
 @app.command()
+def train(
+    workspace: WorkspaceOpt,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Key-image data set and one CNN per topic level and architecture (Table 3); resumes after a kill."""
+    from .images import run_images
+    from .workspace import Workspace
+
+    run_images(Workspace(workspace), _config(config, set_), force=force)
+
+
+@app.command()
 def evaluate(
     workspace: WorkspaceOpt,
     truth: Annotated[

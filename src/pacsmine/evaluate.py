@@ -32,6 +32,7 @@ SCORERS: dict[str, str] = {
     "extract": "pacsmine.nlp:evaluate_extract",
     "topics": "pacsmine.topics:evaluate_topics",
     "vectors": "pacsmine.vectors:evaluate_vectors",
+    "images": "pacsmine.images:evaluate_images",
 }
 
 

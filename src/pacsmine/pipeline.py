@@ -26,6 +26,7 @@ STAGES: dict[str, str] = {
     "extract": "pacsmine.nlp:run_extract",
     "topics": "pacsmine.topics:run_topics",
     "vectors": "pacsmine.vectors:run_vectors",
+    "images": "pacsmine.images:run_images",
 }
 
 
