@@ -81,12 +81,12 @@ def test_evaluate_scores_every_stage_against_the_truth(mined, export):
 def test_rerun_skips_and_a_config_change_reruns_downstream(mined, export):
     ws, config, first = mined
     again = run_pipeline(export, ws, config)
-    assert [r.ran for r in again] == [False, False, False, False]
+    assert [r.ran for r in again] == [False, False, False, False, False]
     assert [r.fingerprint for r in again] == [r.fingerprint for r in first]
 
     changed = load_config(overrides=[*SMALL, "extract.vocabulary.min_doc_freq=2"])
     third = run_pipeline(export, ws, changed)
-    assert [r.ran for r in third] == [False, True, True, True]
+    assert [r.ran for r in third] == [False, True, True, True, True]
 
 
 def test_cli_run_and_evaluate_json(export, tmp_path):
