@@ -265,6 +265,20 @@ def train(
 
 
 @app.command()
+def retrieval(
+    workspace: WorkspaceOpt,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Bigram regression CNN, keywords by retrieval (R@K) and a contrastive image-text model; resumes after a kill."""
+    from .retrieval import run_retrieval
+    from .workspace import Workspace
+
+    run_retrieval(Workspace(workspace), _config(config, set_), force=force)
+
+
+@app.command()
 def evaluate(
     workspace: WorkspaceOpt,
     truth: Annotated[

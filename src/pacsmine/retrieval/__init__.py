@@ -1,10 +1,14 @@
 """Image models II: from a key image to disease words (Shin et al., CVPR 2015, Sections 5.2
-to 5.4, Figure 8).
+to 5.4, Figure 8), and a contrastive image-text model.
 
-- :mod:`.targets`: bigram regression targets (two terms' word vectors side by side);
-- :mod:`.tables`: a workspace's key-image terms, targets and splits;
+- :func:`run_retrieval`: the stage (``pacsmine retrieval --workspace WS``);
+- :func:`evaluate_retrieval`: its figures for ``pacsmine evaluate``;
+- :mod:`.targets`, :mod:`.tables`: bigram regression targets (two terms' word vectors side by side);
 - :mod:`.losses`: the paper's equation 2 (sigmoid cross-entropy) and a cosine loss;
-- :mod:`.keywords`: keywords by retrieval in the word-vector space, recall at K.
+- :mod:`.regression`: :class:`BigramRegressor`, the 512-output CNN;
+- :mod:`.keywords`: keywords by retrieval in the word-vector space, recall at K;
+- :mod:`.contrastive`: :class:`ContrastiveModel` (image encoder, MLP over mean word vectors, InfoNCE);
+- :mod:`.search`: R@K, the random baseline, exact and faiss nearest-neighbour search.
 
 See docs/retrieval.md.
 """
@@ -13,10 +17,13 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["build_targets", "image_bigrams", "target_vectors"]
+__all__ = ["run_retrieval", "evaluate_retrieval", "build_targets", "image_bigrams", "target_vectors",
+           "BigramRegressor", "ContrastiveModel", "NeighbourIndex"]
 
-# Imported on first use: torch loads only when a network is needed.
-_WHERE = {"build_targets": ".tables", "image_bigrams": ".targets", "target_vectors": ".targets"}
+# Imported on first use: torch and faiss load only when a network or an index is needed.
+_WHERE = {"run_retrieval": ".stage", "evaluate_retrieval": ".evaluation", "build_targets": ".tables",
+          "image_bigrams": ".targets", "target_vectors": ".targets", "BigramRegressor": ".regression",
+          "ContrastiveModel": ".contrastive", "NeighbourIndex": ".search"}
 
 
 def __getattr__(name: str):
