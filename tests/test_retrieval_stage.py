@@ -46,6 +46,7 @@ def test_targets_models_index_and_tables_are_written(done):
     assert pq.read_table(root / "index.parquet").num_rows == 40
     manifest = ws.manifest("retrieval")
     assert "index.faiss" in manifest["outputs"] and "keywords.parquet" in manifest["outputs"]
+    assert (root / "evaluation/examples.png").stat().st_size > 0
 
 
 def test_keywords_come_from_the_predicted_topics_candidates(done):

@@ -147,6 +147,7 @@ def _body(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
     kw_eval = keyword_scores(kw_rows, truth, split, ws, cfg, cfg["arch"])
     ctx.write_parquet("keywords.parquet", pa.Table.from_pylist(kw_rows, schema=_KEYWORD_SCHEMA))
     metrics["keywords"] = kw_eval
+    _examples(ctx, cfg, kw_rows, images, row_of)
 
     # ---- contrastive model and the image-text retrieval table
     from .evaluation import retrieval_table, term_words
@@ -200,6 +201,24 @@ def _body(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
             os.replace(ctx.partial_dir / "models" / name / file, ctx.path(f"models/{name}/{file}"))
     ctx.counts.update({"targets": counts["targets"], "test_images": len(test_ids)})
     return metrics
+
+
+def _examples(ctx: StageContext, cfg: dict[str, Any], rows: list[dict[str, Any]], images: np.ndarray,
+              row_of: dict[str, int]) -> None:
+    """evaluation/examples.png: the first ``keywords.examples`` test images (in image_id order)
+    with their referring sentence and the keywords of ``regression.keywords_loss``."""
+    from .figures import examples_figure
+
+    keys = pq.read_table(ctx.workspace.require("extract", "key_images.parquet"), columns=["image_id", "sentence"])
+    sentence: dict[str, str] = {}
+    for image_id, text in zip(keys.column("image_id").to_pylist(), keys.column("sentence").to_pylist()):
+        sentence.setdefault(image_id, text)
+    loss = cfg["regression"]["keywords_loss"]
+    chosen = [r for r in rows if r["loss"] == loss][: int(cfg["keywords"]["examples"])]
+    examples_figure(ctx.path("evaluation/examples.png"),
+                    [{"image": images[row_of[r["image_id"]], 0], "image_id": r["image_id"],
+                      "sentence": sentence.get(r["image_id"], ""), "keywords": r["keywords"], "truth": r["truth"]}
+                     for r in chosen], f"test key images, keywords by the bigram regression CNN ({loss} loss)")
 
 
 _KEYWORD_SCHEMA = pa.schema([
