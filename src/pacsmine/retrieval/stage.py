@@ -94,7 +94,7 @@ def _body(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
     targets, counts, truth = build_targets(ws, cfg["targets"])
     ctx.write_parquet("targets.parquet", targets)
     console.print(f"retrieval: {counts['targets']} bigram targets of {counts['images_with_targets']} key images "
-                  f"({counts['removed_by_negation']} fewer than with negated mentions kept, as the paper)")
+                  f"(negation removed {counts['removed_by_negation']}; the paper kept negated mentions)")
     wv = load_vectors(ws)
     import json
 
