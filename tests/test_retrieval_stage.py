@@ -85,3 +85,12 @@ def test_evaluation_and_rerun(done):
     assert random["text_to_image"]["5"] == pytest.approx(1 - 6 / 56)
     assert "keywords" in evaluate_retrieval(ws, None)
     assert not run_retrieval(ws, config).ran
+
+
+def test_bad_settings_are_one_line_errors(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    for override, word in (('retrieval.regression.losses=["l1"]', "losses"),
+                           ('retrieval.regression.keywords_loss="l1"', "keywords_loss"),
+                           ('retrieval.targets.single="twice"', "single")):
+        with pytest.raises(ValueError, match=word):
+            run_retrieval(ws, load_config(overrides=[*SMALL, override]))

@@ -45,6 +45,9 @@ def run_retrieval(ws: Workspace, config: dict[str, Any], force: bool = False) ->
     for loss in cfg["regression"]["losses"]:
         if loss not in LOSSES:
             raise ValueError(f"retrieval.regression.losses: unknown loss {loss!r} (known: {', '.join(LOSSES)})")
+    if cfg["regression"]["keywords_loss"] not in cfg["regression"]["losses"]:
+        raise ValueError(f"retrieval.regression.keywords_loss ({cfg['regression']['keywords_loss']!r}) must be one of "
+                         "retrieval.regression.losses")
     if cfg["targets"]["single"] not in SINGLE:
         raise ValueError(f"retrieval.targets.single must be one of {', '.join(SINGLE)}")
     stage_config = {**cfg, "extract_tokens": config["extract"]["tokens"]}
