@@ -2,7 +2,6 @@
 
 from collections import Counter
 
-import numpy as np
 import pytest
 
 from pacsmine.images.dataset import class_counts, flagged_mask, kept_classes, split_by_patient, topic_sort_key

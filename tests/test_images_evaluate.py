@@ -40,7 +40,7 @@ def test_region_carry_by_hand():
     # Topic a -> chest (2 of 2), b -> abdomen (tie with head: alphabetical). Predicted: s1 hit, s2 miss,
     # s3 hit. True topic: s1 hit, s2 hit, s3 miss. Baseline (chest): s1 only.
     assert scores == {"alexnet": pytest.approx(2 / 3), "true_topic": pytest.approx(2 / 3),
-                      "baseline": pytest.approx(1 / 3), "images": 3}
+                      "baseline": pytest.approx(1 / 3), "images": 3, "majority": {"a": "chest", "b": "abdomen"}}
 
 
 def test_finding_carry_leaves_out_images_without_findings():
@@ -48,7 +48,8 @@ def test_finding_carry_leaves_out_images_without_findings():
     scores = carry_scores(split_columns(), predictions(), findings)
     # a -> effusion (2), b -> mass (1). s2 has none: left out. s1 (a) hit, s3 (b) hit; true topic
     # s3 = a -> effusion: miss. Baseline: effusion and mass tie at 2 -> effusion: s1 only.
-    assert scores == {"alexnet": 1.0, "true_topic": 0.5, "baseline": 0.5, "images": 2}
+    assert scores == {"alexnet": 1.0, "true_topic": 0.5, "baseline": 0.5, "images": 2,
+                      "majority": {"a": "effusion", "b": "mass"}}
 
 
 def write_workspace(root, export):

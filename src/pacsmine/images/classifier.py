@@ -216,6 +216,9 @@ class TopicClassifier:
             best_epoch, best_acc = int(state["best_epoch"]), float(state["best_accuracy"])
             history = list(state["history"])
             start = int(state["epoch"]) + 1
+            from ..progress import console
+
+            console.print(f"{self.arch} {self.level}: resuming after epoch {start - 1} (the last finished one)")
         self.resumed_from_ = start - 1
         loss_fn = torch.nn.CrossEntropyLoss()
         n = len(targets_t)

@@ -45,14 +45,16 @@ def load_classes(ws: Workspace) -> dict[str, Any]:
     return json.loads(ws.require("images", "dataset/classes.json").read_text("utf-8"))
 
 
-def carry_scores(split: dict[str, list], predictions: list[dict[str, Any]], truth_of: dict[str, Any]) -> dict[str, Any]:
+def carry_scores(split: dict[str, list], predictions: list[dict[str, Any]], truth_of: dict[str, Any],
+                 level: str = "level1") -> dict[str, Any]:
     """Carry rates of one label (``truth_of``: image_id -> value or list of values; images
-    absent from it are left out) per architecture, for the true topic and for the baseline."""
-    train = [(t, truth_of[i]) for i, s, t in zip(split["image_id"], split["split"], split["level1"])
+    absent from it are left out) per architecture, for the true topic and for the baseline;
+    ``images`` scored and each topic's ``majority`` label. ``predictions`` are those of ``level``."""
+    train = [(t, truth_of[i]) for i, s, t in zip(split["image_id"], split["split"], split[level])
              if s == "train" and i in truth_of and truth_of[i] not in (None, [])]
     majority = majority_labels([t for t, _ in train], [v for _, v in train])
     overall = majority_labels(["all"] * len(train), [v for _, v in train]).get("all")
-    level1_of = dict(zip(split["image_id"], split["level1"]))
+    level1_of = dict(zip(split["image_id"], split[level]))
     out: dict[str, Any] = {}
     images = None
     for arch in sorted({r["arch"] for r in predictions}):
@@ -65,6 +67,7 @@ def carry_scores(split: dict[str, list], predictions: list[dict[str, Any]], trut
             out["true_topic"] = carry_rate([level1_of[r["image_id"]] for r in rows], truths, majority)
             out["baseline"] = carry_rate(["all"] * len(rows), truths, {"all": overall} if overall else {})
     out["images"] = images or 0
+    out["majority"] = {str(t): v for t, v in sorted(majority.items(), key=lambda kv: str(kv[0]))}
     return out
 
 
@@ -101,7 +104,8 @@ def _phantom_labels(ws: Workspace, truth_dir: Path) -> tuple[dict[str, str], dic
 
 def evaluate_images(ws: Workspace, truth_dir: Path | None) -> dict[str, Any]:
     """``{"classes", "test": {level: {arch: {"top1", "top5"}}}, "baseline": {level: {...}},
-    "transfer"?, "region"/"finding" (phantom) or "location_category" (labels.csv)}``."""
+    "transfer"?, "region"/"finding" (phantom) or "location_category" (labels.csv)}``, the
+    region and location category also for the level-2 CNN (``"level2"`` inside them)."""
     root = ws.stage_dir("images")
     table = json.loads(ws.require("images", "evaluation/table3.json").read_text("utf-8"))
     out: dict[str, Any] = {
@@ -114,14 +118,22 @@ def evaluate_images(ws: Workspace, truth_dir: Path | None) -> dict[str, Any]:
         out["transfer"] = {"arch": transfer["arch"], "imagenet": transfer["imagenet"]["test"],
                            "scratch": transfer["scratch"]["test"], "baseline": transfer["baseline"]["test"]}
     split = load_split(ws)
-    predictions = [r for r in pq.read_table(root / "evaluation/predictions.parquet").to_pylist() if r["level"] == "level1"]
+    every = pq.read_table(root / "evaluation/predictions.parquet").to_pylist()
+    predictions = [r for r in every if r["level"] == "level1"]
+    # Level 2 beside level 1: where level 1 has few topics (MedPix: K = 4) the finer level
+    # shows whether the CNN's topics separate the labels at all.
+    level2 = [r for r in every if r["level"] == "level2"]
     if truth_dir is not None and (Path(truth_dir) / "images.parquet").is_file():
         regions, findings = _phantom_labels(ws, Path(truth_dir))
         out["region"] = carry_scores(split, predictions, regions)
         out["finding"] = carry_scores(split, predictions, findings)
+        if level2:
+            out["region"]["level2"] = carry_scores(split, level2, regions, "level2")
     else:
         categories = _medpix_labels(ws)
         if categories is not None:
             out["location_category"] = carry_scores(split, predictions, categories)
             out["location_category"]["categories"] = dict(Counter(categories.values()))
+            if level2:
+                out["location_category"]["level2"] = carry_scores(split, level2, categories, "level2")
     return out

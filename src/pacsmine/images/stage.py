@@ -32,7 +32,6 @@ from .dataset import PARTS, class_counts, flagged_mask, kept_classes, split_by_p
 __all__ = ["run_images", "check_config", "LEVELS"]
 
 LEVELS = ("level1", "level2", "level3")
-TOP = 5  # topics stored per prediction (Table 3's top-5)
 
 
 def check_config(cfg: dict[str, Any]) -> None:
@@ -192,8 +191,6 @@ def _train_one(ctx: StageContext, cfg: dict[str, Any], data: dict[str, Any], nam
     model.fit(data["images"][rows["train"]], targets["train"], data["images"][rows["validation"]],
               targets["validation"], checkpoint=ctx.partial_dir / "models" / name / level / "checkpoints")
     seconds = time.perf_counter() - started
-    if model.resumed_from_:
-        console.print(f"{name} {level}: resumed after epoch {model.resumed_from_}")
     model.save(final)
     console.print(f"{name} {level}: best epoch {model.best_epoch_} of {model.epochs}, validation top-1 "
                   f"{model.best_val_top1_:.3f} ({seconds:.0f} s)")
@@ -201,8 +198,9 @@ def _train_one(ctx: StageContext, cfg: dict[str, Any], data: dict[str, Any], nam
                    "seconds": round(seconds, 1), "resumed_from_epoch": model.resumed_from_}
 
 
-def _predict(folder: Path, data: dict[str, Any], name: str, level: str, device: str) -> list[dict[str, Any]]:
-    """Prediction rows for the validation and test images of one finished classifier."""
+def _predict(folder: Path, data: dict[str, Any], name: str, level: str, device: str, top: int) -> list[dict[str, Any]]:
+    """Prediction rows for the validation and test images of one finished classifier, each
+    with its ``top`` most probable topics (the largest of images.evaluate.top_k)."""
     from .classifier import TopicClassifier
     from .metrics import top_k_classes
 
@@ -211,7 +209,7 @@ def _predict(folder: Path, data: dict[str, Any], name: str, level: str, device: 
     kept = set(model.classes)
     rows = np.array([i for i, s in enumerate(split["split"]) if s in ("validation", "test")], dtype=np.int64)
     scores = model.predict_scores(data["images"][rows]) if len(rows) else np.zeros((0, len(model.classes)))
-    top = top_k_classes(scores, TOP)
+    top = top_k_classes(scores, top)
     out = []
     for j, i in enumerate(rows):
         truth = split[level][i]
@@ -250,7 +248,7 @@ def _body(ctx: StageContext, cfg: dict[str, Any]) -> dict[str, Any]:
             folder, info = _train_one(ctx, cfg, data, arch, arch, level, pretrained, parent, device)
             trained[(arch, level)] = folder
             summary[f"{arch}/{level}"] = info
-            predictions += _predict(folder, data, arch, level, device)
+            predictions += _predict(folder, data, arch, level, device, max(top_k))
             parent = folder
 
     transfer = None
@@ -318,7 +316,7 @@ def _transfer(ctx: StageContext, cfg: dict[str, Any], data: dict[str, Any], trai
                               "train_images": int(sum(1 for s, t in zip(data["split"]["split"], data["split"]["level1"])
                                                       if s == "train" and t in set(data["classes"]["level1"])))}
     for name, folder in (("imagenet", imagenet), ("scratch", scratch)):
-        rows = _predict(folder, data, name, "level1", device)
+        rows = _predict(folder, data, name, "level1", device, max(top_k))
         result[name] = {p: {f"top{k}": accuracy_of([r for r in rows if r["split"] == p], k) for k in top_k}
                         for p in ("validation", "test")}
         result[name]["best_epoch"] = TopicClassifier.load(folder).best_epoch_

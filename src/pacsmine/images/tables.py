@@ -3,7 +3,7 @@ transfer comparison, from the stage's predictions: computed as JSON, rendered as
 
 Predictions are rows of ``evaluation/predictions.parquet``: ``image_id``, ``arch``, ``level``,
 ``split``, ``topic`` (the true topic id, None where that level left the topic out),
-``predicted`` (the 5 most probable topics, best first), ``p`` (their probabilities). Only
+``predicted`` (the max(top_k) most probable topics, best first), ``p`` (their probabilities). Only
 images whose topic is kept at that level are scored.
 """
 
