@@ -31,6 +31,9 @@ SMALL = [
     # The images stage at its smallest: a narrow AlexNet-style net, 32 px, one epoch.
     'images.architectures=["alexnet"]', "images.pretrained=[]", "images.networks.alexnet.width=0.125",
     "images.dataset.resize=36", "images.train.crop=32", "images.train.epochs=1", "images.transfer.run=false",
+    # The retrieval stage at its smallest, for when run.stages names it: the images stage's net, one epoch.
+    'retrieval.arch="alexnet"', "retrieval.regression.epochs=1", "retrieval.contrastive.epochs=1",
+    "retrieval.contrastive.embed_dim=16", "retrieval.contrastive.hidden=16",
 ]
 
 

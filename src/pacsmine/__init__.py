@@ -12,3 +12,11 @@ Later stages (vectors, images, retrieval, report, serve) plug into the same work
 """
 
 __version__ = "0.1.0"
+
+
+def predict(paths, workspace, config=None):
+    """Topics, keywords and nearest key images of new images: :func:`pacsmine.retrieval.predict.predict`
+    (imported on first use, so that ``import pacsmine`` stays light)."""
+    from .retrieval.predict import predict as _predict
+
+    return _predict(paths, workspace, config)

@@ -265,6 +265,53 @@ def train(
 
 
 @app.command()
+def retrieval(
+    workspace: WorkspaceOpt,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Bigram regression CNN, keywords by retrieval (R@K) and a contrastive image-text model; resumes after a kill."""
+    from .retrieval import run_retrieval
+    from .workspace import Workspace
+
+    run_retrieval(Workspace(workspace), _config(config, set_), force=force)
+
+
+@app.command()
+def predict(
+    images: Annotated[list[Path], typer.Argument(help="PNG, JPEG or DICOM files.")],
+    workspace: WorkspaceOpt,
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object per image on stdout.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Topics, keywords and the nearest key images and sentences of new images (the retrieval stage's models)."""
+    import json as _json
+
+    from .retrieval.predict import predict as run_predict
+    from .workspace import Workspace
+
+    ws = Workspace(workspace)
+    ws.require("retrieval", "evaluation/retrieval.json")
+    for answer in run_predict(images, ws, _config(config, set_)):
+        if json_:
+            typer.echo(_json.dumps(answer))
+        elif "error" in answer:
+            typer.echo(f"{answer['image']}: {answer['error']}")
+        else:
+            typer.echo(answer["image"])
+            for level, rows in answer["topics"].items():
+                typer.echo(f"  {level}: " + "; ".join(f"{r['topic']} ({r['p']:.2f}: {' '.join(r['top_words'][:5])})"
+                                                       for r in rows))
+            typer.echo("  keywords: " + ", ".join(answer["keywords"]))
+            for r in answer["neighbours"]:
+                typer.echo(f"  near {r['image_id']} ({r['score']:.2f}): {r['sentence']}")
+            for r in answer["sentences"][:3]:
+                typer.echo(f"  sentence ({r['score']:.2f}): {r['sentence']}")
+
+
+@app.command()
 def evaluate(
     workspace: WorkspaceOpt,
     truth: Annotated[

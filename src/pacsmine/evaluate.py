@@ -33,6 +33,7 @@ SCORERS: dict[str, str] = {
     "topics": "pacsmine.topics:evaluate_topics",
     "vectors": "pacsmine.vectors:evaluate_vectors",
     "images": "pacsmine.images:evaluate_images",
+    "retrieval": "pacsmine.retrieval:evaluate_retrieval",
 }
 
 

@@ -27,6 +27,7 @@ STAGES: dict[str, str] = {
     "topics": "pacsmine.topics:run_topics",
     "vectors": "pacsmine.vectors:run_vectors",
     "images": "pacsmine.images:run_images",
+    "retrieval": "pacsmine.retrieval:run_retrieval",
 }
 
 
