@@ -12,6 +12,7 @@ from pacsmine.cli import app
 from pacsmine.config import load_config
 from pacsmine.evaluate import run_evaluate
 from pacsmine.phantom import generate
+from pacsmine import pipeline
 from pacsmine.pipeline import run_pipeline
 from pacsmine.workspace import Workspace
 
@@ -31,7 +32,7 @@ SMALL = [
     # The images stage at its smallest: a narrow AlexNet-style net, 32 px, one epoch.
     'images.architectures=["alexnet"]', "images.pretrained=[]", "images.networks.alexnet.width=0.125",
     "images.dataset.resize=36", "images.train.crop=32", "images.train.epochs=1", "images.transfer.run=false",
-    # The retrieval stage at its smallest, for when run.stages names it: the images stage's net, one epoch.
+    # The retrieval stage at its smallest: the images stage's net, one epoch.
     'retrieval.arch="alexnet"', "retrieval.regression.epochs=1", "retrieval.contrastive.epochs=1",
     "retrieval.contrastive.embed_dim=16", "retrieval.contrastive.hidden=16",
 ]
@@ -54,9 +55,9 @@ def mined(export, tmp_path_factory):
 
 def test_every_stage_runs_and_finishes(mined):
     ws, config, results = mined
-    assert [r.name for r in results] == config["run"]["stages"] == ["ingest", "extract", "topics", "vectors", "images"]
+    assert [r.name for r in results] == config["run"]["stages"] == ["ingest", "extract", "topics", "vectors", "images", "retrieval"]
     assert all(r.ran for r in results)
-    for stage in ("ingest", "extract", "topics", "vectors", "images"):
+    for stage in ("ingest", "extract", "topics", "vectors", "images", "retrieval"):
         manifest = ws.manifest(stage)
         assert manifest is not None and manifest["counts"] is not None
     # the chain passes identities through: every key image is an ingested image
@@ -71,7 +72,7 @@ def test_evaluate_scores_every_stage_against_the_truth(mined, export):
     ws, config, _ = mined
     result = run_evaluate(ws, config)
     assert result["truth"] == str(export / "truth")
-    for stage in ("ingest", "extract", "topics", "vectors", "images"):
+    for stage in ("ingest", "extract", "topics", "vectors", "images", "retrieval"):
         assert stage in result and "error" not in result[stage], result.get(stage)
     assert result["ingest"]["images"]["good_recall"] == 1.0
     assert result["ingest"]["images"]["corrupt_rejected"] == 1.0
@@ -81,15 +82,29 @@ def test_evaluate_scores_every_stage_against_the_truth(mined, export):
     assert json.loads((ws.root / "evaluation.json").read_text()) == result
 
 
+def test_the_demo_predicts_test_key_images_from_their_dicom_files(mined, export):
+    ws, config, _ = mined
+    with pipeline.console.capture() as captured:
+        pipeline._demo_predict(ws, export, config, 2)
+    out = captured.get()
+    split = pq.read_table(ws.root / "images/dataset/split.parquet").to_pylist()
+    tested = [r["image_id"] for r in split if r["split"] == "test"][:2]
+    sources = {r["image_id"]: r["source"] for r in pq.read_table(ws.root / "ingest/images.parquet").to_pylist()}
+    for image_id in tested:
+        assert sources[image_id] in out
+    assert out.count("level1: topic") == len(tested) and out.count("keywords:") == len(tested)
+    assert "error" not in out and f"predict: {len(tested)} images in" in out
+
+
 def test_rerun_skips_and_a_config_change_reruns_downstream(mined, export):
     ws, config, first = mined
     again = run_pipeline(export, ws, config)
-    assert [r.ran for r in again] == [False, False, False, False, False]
+    assert [r.ran for r in again] == [False] * 6
     assert [r.fingerprint for r in again] == [r.fingerprint for r in first]
 
     changed = load_config(overrides=[*SMALL, "extract.vocabulary.min_doc_freq=2"])
     third = run_pipeline(export, ws, changed)
-    assert [r.ran for r in third] == [False, True, True, True, True]
+    assert [r.ran for r in third] == [False] + [True] * 5
 
 
 def test_cli_run_and_evaluate_json(export, tmp_path):

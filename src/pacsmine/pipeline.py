@@ -98,6 +98,39 @@ def _demo_stages(export: Path, ws: Workspace, config: dict[str, Any], stages: li
             runner(ws, config)
 
 
+def _demo_predict(ws: Workspace, export: Path, config: dict[str, Any], n: int) -> None:
+    """``pacsmine predict`` on the DICOM files of ``n`` test-split key images of ``export``, as
+    a user calls it on new images; prints each answer and the time per image."""
+    import pyarrow.parquet as pq
+
+    from .retrieval.predict import predict
+
+    split = pq.read_table(ws.require("images", "dataset/split.parquet"), columns=["image_id", "split"])
+    test = [i for i, part in zip(split.column("image_id").to_pylist(), split.column("split").to_pylist())
+            if part == "test"][:n]
+    images = pq.read_table(ws.require("ingest", "images.parquet"), columns=["image_id", "source"])
+    source = dict(zip(images.column("image_id").to_pylist(), images.column("source").to_pylist()))
+    paths = [export / source[i] for i in test]
+    console.rule(f"predict ({len(paths)} test key images of the easy phantom, as new DICOM files)")
+    started = time.perf_counter()
+    answers = predict(paths, ws, config)
+    seconds = time.perf_counter() - started
+    for answer in answers:
+        console.print(f"[bold]{Path(answer['image']).relative_to(export)}[/] (export {export.name})")
+        if "error" in answer:
+            console.print(f"  error: {answer['error']}")
+            continue
+        for level, rows in answer["topics"].items():
+            best = rows[0]
+            console.print(f"  {level}: topic {best['topic']} (p {best['p']:.2f}: {' '.join(best['top_words'][:5])})")
+        console.print(f"  keywords: {', '.join(answer['keywords'])}")
+        if answer["neighbours"]:
+            near = answer["neighbours"][0]
+            console.print(f"  nearest key image {near['image_id']} ({near['score']:.2f}): {near['sentence']}")
+    console.print(f"predict: {len(paths)} images in {seconds:.1f} s, models loaded once "
+                  "(`pacsmine predict IMAGE... --workspace WS [--json]`)")
+
+
 def run_demo(config: dict[str, Any], reports: int | None = None) -> dict[str, Any]:
     """Two phantom exports -> the stages -> evaluation, in the current folder; returns
     ``{"easy": evaluation, "hard": evaluation}``.
@@ -128,6 +161,8 @@ def run_demo(config: dict[str, Any], reports: int | None = None) -> dict[str, An
         console.rule(f"evaluate ({difficulty} phantom)")
         evaluations[difficulty] = run_evaluate(ws, config)
         print_table(evaluations[difficulty])
+        if "retrieval" in stages and images and int(demo["predict_images"]) > 0:
+            _demo_predict(ws, export, config, int(demo["predict_images"]))
     print_side_by_side({f"{d} phantom": e for d, e in evaluations.items()})
     seconds = time.perf_counter() - started
     console.rule("results")

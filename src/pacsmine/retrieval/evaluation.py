@@ -182,5 +182,6 @@ def evaluate_retrieval(ws: Workspace, truth_dir: Path | None) -> dict[str, Any]:
         mine = [r for r in rows if r["loss"] == loss]
         scores["losses"][loss] = recall_at_k([r["ranked"] for r in mine], [truth_of[r["image_id"]] for r in mine], ks)
         scores["baseline"] = recall_at_k([r["baseline"] for r in mine], [truth_of[r["image_id"]] for r in mine], ks)
-    out["truth_findings"] = scores
+    # As evaluation.json will hold them (K as a string key), like the figures read back above.
+    out["truth_findings"] = json.loads(json.dumps(scores))
     return out
