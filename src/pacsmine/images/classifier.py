@@ -294,15 +294,22 @@ class TopicClassifier:
     def _scores(self, net, images: np.ndarray) -> np.ndarray:
         import torch
 
+        return self._infer(net, lambda x: torch.softmax(net(x).float(), dim=1), images, len(self.classes))
+
+    def _infer(self, net, fn: Callable, images: np.ndarray, width: int) -> np.ndarray:
+        """float32 (N, width): ``fn(x)`` (cast to float32) of the centre crops ``x`` (n, C, crop, crop)
+        of uint8 ``images`` (N, C, R, R), a batch at a time, with ``net`` in eval mode, without
+        gradients, under autocast (where softmax and normalisation run in float32 all the same)."""
+        import torch
+
         net.eval()
         out = []
         with torch.no_grad():
             for start in range(0, len(images), self.batch_size):
                 rows = np.arange(start, min(len(images), start + self.batch_size))
                 with self._autocast():
-                    logits = net(self._batch(images, rows))
-                out.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)
+                    out.append(fn(self._batch(images, rows)).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, width), np.float32)
 
     def predict_scores(self, images: np.ndarray) -> np.ndarray:
         """float32 (N, classes) softmax probabilities of uint8 images (N, C, R, R), centre-cropped.
@@ -313,16 +320,7 @@ class TopicClassifier:
     def features(self, images: np.ndarray) -> np.ndarray:
         """float32 (N, net.feature_dim) pooled embeddings (before the head) of uint8 images
         (N, C, R, R), centre-cropped: what issue 10's retrieval and contrastive models start from."""
-        import torch
-
-        self.net_.eval()
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(images), self.batch_size):
-                rows = np.arange(start, min(len(images), start + self.batch_size))
-                with self._autocast():
-                    out.append(self.net_.forward_features(self._batch(images, rows)).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, int(self.net_.feature_dim)), np.float32)
+        return self._infer(self.net_, self.net_.forward_features, images, int(self.net_.feature_dim))
 
     # ------------------------------------------------------------------ save / load
 

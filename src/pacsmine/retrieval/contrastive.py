@@ -175,17 +175,9 @@ class ContrastiveModel(TopicClassifier):
 
     def encode_images(self, images: np.ndarray) -> np.ndarray:
         """float32 (N, embed_dim) unit-length image embeddings of uint8 images, centre-cropped."""
-        import torch
         import torch.nn.functional as F
 
-        self.net_.eval()
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(images), self.batch_size):
-                rows = np.arange(start, min(len(images), start + self.batch_size))
-                with self._autocast():
-                    out.append(F.normalize(self.net_(self._batch(images, rows)).float(), dim=1).cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.embed_dim), np.float32)
+        return self._infer(self.net_, lambda x: F.normalize(self.net_(x).float(), dim=1), images, self.embed_dim)
 
     def encode_texts(self, texts: np.ndarray) -> np.ndarray:
         """float32 (N, embed_dim) unit-length text embeddings of mean word vectors (N, text_dim)."""

@@ -109,16 +109,7 @@ class BigramRegressor(TopicClassifier):
         return self
 
     def _outputs(self, net, images: np.ndarray) -> np.ndarray:
-        import torch
-
-        net.eval()
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(images), self.batch_size):
-                rows = np.arange(start, min(len(images), start + self.batch_size))
-                with self._autocast():
-                    out.append(net(self._batch(images, rows)).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.outputs), np.float32)
+        return self._infer(net, net, images, self.outputs)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """float32 (N, outputs) of uint8 images (N, C, R, R), centre-cropped: the two predicted word
