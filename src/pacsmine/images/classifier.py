@@ -196,40 +196,63 @@ class TopicClassifier:
         """
         import torch
 
-        from ..progress import progress
-
         if images.shape[-1] < self.crop:
             raise ValueError(f"images of {images.shape[-1]} px are smaller than the crop {self.crop}")
         net = self.build()
         opt = self.make_optimizer(net)
         targets_t = torch.as_tensor(np.asarray(targets, dtype=np.int64))
+        loss_fn = torch.nn.CrossEntropyLoss()
+        self.best_epoch_, self.best_val_top1_, self.history_ = self._train_epochs(
+            net, opt, images, lambda x, rows: loss_fn(net(x).float(), targets_t[rows].to(self.device)),
+            lambda: {"val_top1": self._accuracy(net, val_images, val_targets)}, score="val_top1",
+            best_key="best_accuracy", initial_best=-1.0, label=f"{self.arch} {self.level}",
+            checkpoint=checkpoint, on_batch=on_batch)
+        self.net_ = net
+        return self
+
+    def _train_epochs(self, model, opt, images: np.ndarray, batch_loss: Callable, validate: Callable[[], dict],
+                      *, score: str, best_key: str, initial_best: float, label: str,
+                      checkpoint: str | Path | None, on_batch: Callable[[int, int], None] | None,
+                      ) -> tuple[int, float, list[dict[str, Any]]]:
+        """The epoch loop of :meth:`fit` and of the estimators built on this class (steps 3-5 above).
+
+        ``model``: the module trained, whose ``state_dict`` is the checkpoint's weights; ``opt`` its
+        optimizer. ``batch_loss(x, rows)``: the scalar loss of the float32 crops ``x`` (n, C, crop,
+        crop) of the training rows ``rows`` (int64 indices into uint8 ``images`` (N, C, R, R)),
+        called under autocast. ``validate()``: the epoch's validation figures, the rest of its
+        history row, ``score`` among them (higher is better; ``initial_best`` is below any).
+        ``best_key``: the best score's name in ``state.json``; ``label``: the progress bar's.
+        Returns (best epoch, best score, history); ``model`` ends with the best epoch's weights
+        (ties: the earlier epoch), in eval mode.
+        """
+        import torch
+
+        from ..progress import console, progress
+
         folder = Path(checkpoint) if checkpoint is not None else None
         history: list[dict[str, Any]] = []
-        best_state = copy.deepcopy(net.state_dict())
-        best_epoch, best_acc, start = 0, -1.0, 1
+        best_state = copy.deepcopy(model.state_dict())
+        best_epoch, best, start = 0, initial_best, 1
         state = read_state(folder) if folder is not None else None
         if state is not None:
-            net.load_state_dict(load_tensors(folder / state["checkpoint"] / "weights.safetensors"))
+            model.load_state_dict(load_tensors(folder / state["checkpoint"] / "weights.safetensors"))
             load_optimizer(opt, load_tensors(folder / state["checkpoint"] / "optimizer.safetensors"),
                            json.loads((folder / state["checkpoint"] / "optimizer.json").read_text("utf-8")))
             best_state = load_tensors(folder / state["best_checkpoint"] / "weights.safetensors")
-            best_epoch, best_acc = int(state["best_epoch"]), float(state["best_accuracy"])
+            best_epoch, best = int(state["best_epoch"]), float(state[best_key])
             history = list(state["history"])
             start = int(state["epoch"]) + 1
-            from ..progress import console
-
-            console.print(f"{self.arch} {self.level}: resuming after epoch {start - 1} (the last finished one)")
+            console.print(f"{label}: resuming after epoch {start - 1} (the last finished one)")
         self.resumed_from_ = start - 1
-        loss_fn = torch.nn.CrossEntropyLoss()
-        n = len(targets_t)
+        n = len(images)
         n_batches = max(1, math.ceil(n / self.batch_size))
         with progress() as bar:
-            task = bar.add_task(f"{self.arch} {self.level}", total=(self.epochs - start + 1) * n_batches)
+            task = bar.add_task(label, total=(self.epochs - start + 1) * n_batches)
             for epoch in range(start, self.epochs + 1):
                 gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
                 torch.manual_seed(self.seed * 1_000_003 + epoch)  # dropout
                 order = torch.randperm(n, generator=gen).numpy()
-                net.train()
+                model.train()
                 total, seen = 0.0, 0
                 for b in range(n_batches):
                     rows = order[b * self.batch_size:(b + 1) * self.batch_size]
@@ -237,35 +260,30 @@ class TopicClassifier:
                         bar.advance(task)
                         continue
                     x = self._batch(images, rows, gen)
-                    y = targets_t[rows].to(self.device)
                     with self._autocast():
-                        loss = loss_fn(net(x).float(), y)
+                        loss = batch_loss(x, rows)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
                     total += float(loss.detach()) * len(rows)
                     seen += len(rows)
-                    bar.update(task, advance=1, description=f"{self.arch} {self.level} e{epoch} loss {total / seen:.3f}")
+                    bar.update(task, advance=1, description=f"{label} e{epoch} loss {total / seen:.4f}")
                     if on_batch is not None:
                         on_batch(epoch, b + 1)
-                acc = self._accuracy(net, val_images, val_targets)
-                history.append({"epoch": epoch, "train_loss": total / max(1, seen), "val_top1": acc})
-                improved = acc > best_acc
+                figures = validate()
+                history.append({"epoch": epoch, "train_loss": total / max(1, seen), **figures})
+                improved = figures[score] > best
                 if improved:
-                    best_acc, best_epoch = acc, epoch
-                    best_state = copy.deepcopy(net.state_dict())
-                bar.update(task, description=f"{self.arch} {self.level} e{epoch} loss {total / max(1, seen):.3f} "
-                                             f"val {acc:.3f}")
+                    best, best_epoch = figures[score], epoch
+                    best_state = copy.deepcopy(model.state_dict())
+                bar.update(task, description=f"{label} e{epoch} loss {total / max(1, seen):.4f} "
+                                             f"{score} {figures[score]:.3f}")
                 if folder is not None:
-                    save_epoch(folder, epoch, net, opt, best_state if improved else None,
-                               {"best_epoch": best_epoch, "best_accuracy": best_acc, "history": history})
-        net.load_state_dict(best_state)
-        net.eval()
-        self.net_ = net
-        self.best_epoch_ = best_epoch
-        self.best_val_top1_ = best_acc
-        self.history_ = history
-        return self
+                    save_epoch(folder, epoch, model, opt, best_state if improved else None,
+                               {"best_epoch": best_epoch, best_key: best, "history": history})
+        model.load_state_dict(best_state)
+        model.eval()
+        return best_epoch, best, history
 
     def _accuracy(self, net, images: np.ndarray, targets: np.ndarray) -> float:
         if len(targets) == 0:
@@ -276,15 +294,22 @@ class TopicClassifier:
     def _scores(self, net, images: np.ndarray) -> np.ndarray:
         import torch
 
+        return self._infer(net, lambda x: torch.softmax(net(x).float(), dim=1), images, len(self.classes))
+
+    def _infer(self, net, fn: Callable, images: np.ndarray, width: int) -> np.ndarray:
+        """float32 (N, width): ``fn(x)`` (cast to float32) of the centre crops ``x`` (n, C, crop, crop)
+        of uint8 ``images`` (N, C, R, R), a batch at a time, with ``net`` in eval mode, without
+        gradients, under autocast (where softmax and normalisation run in float32 all the same)."""
+        import torch
+
         net.eval()
         out = []
         with torch.no_grad():
             for start in range(0, len(images), self.batch_size):
                 rows = np.arange(start, min(len(images), start + self.batch_size))
                 with self._autocast():
-                    logits = net(self._batch(images, rows))
-                out.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)
+                    out.append(fn(self._batch(images, rows)).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, width), np.float32)
 
     def predict_scores(self, images: np.ndarray) -> np.ndarray:
         """float32 (N, classes) softmax probabilities of uint8 images (N, C, R, R), centre-cropped.
@@ -295,16 +320,7 @@ class TopicClassifier:
     def features(self, images: np.ndarray) -> np.ndarray:
         """float32 (N, net.feature_dim) pooled embeddings (before the head) of uint8 images
         (N, C, R, R), centre-cropped: what issue 10's retrieval and contrastive models start from."""
-        import torch
-
-        self.net_.eval()
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(images), self.batch_size):
-                rows = np.arange(start, min(len(images), start + self.batch_size))
-                with self._autocast():
-                    out.append(self.net_.forward_features(self._batch(images, rows)).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, int(self.net_.feature_dim)), np.float32)
+        return self._infer(self.net_, self.net_.forward_features, images, int(self.net_.feature_dim))
 
     # ------------------------------------------------------------------ save / load
 

@@ -16,15 +16,15 @@ the key images and their referring sentences.
   against the images, averaged; the temperature t is learned (initialised at log(1 / 0.07),
   clamped at log 100, as CLIP).
 
-The training loop is the images stage's conventions (seeded crops and order per epoch,
-checkpoints of each finished epoch as safetensors, resume), via the parent classifier's
-``build``, ``_batch`` and the checkpoint module. Best epoch: highest validation image-to-text
-R@1 over the validation pairs. Images uint8 (N, C, R, R); texts float32 (N, dim) mean vectors.
+The training loop is the images stage's (seeded crops and order per epoch, checkpoints of each
+finished epoch as safetensors, resume): the parent classifier's ``build``, ``_batch`` and
+``_train_epochs``, with the InfoNCE loss and one module (:func:`_joint`) holding both encoders
+and the temperature. Best epoch: highest validation image-to-text R@1 over the validation pairs.
+Images uint8 (N, C, R, R); texts float32 (N, dim) mean vectors.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from pathlib import Path
@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..images.checkpoint import load_optimizer, load_tensors, read_state, save_epoch, save_tensors
+from ..images.checkpoint import load_tensors, save_tensors
 from ..images.classifier import TopicClassifier
 from ..workspace import write_json
 
@@ -59,6 +59,31 @@ def _text_encoder(dim: int, hidden: int, embed_dim: int):
     from torch import nn
 
     return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, embed_dim))
+
+
+def _joint(image, text, log_scale):
+    """One module holding the image encoder (``image``), the text encoder (``text``) and the
+    learned log scale (``log_scale``, a 0-d Parameter): what is trained, checkpointed and saved.
+    Its ``state_dict`` keys are ``image.*``, ``text.*`` and last ``log_scale``, stored with shape
+    (1,) (as model.safetensors has always held it); ``load_state_dict`` takes it back to 0-d."""
+    from torch import nn
+
+    joint = nn.Module()
+    joint.image, joint.text, joint.log_scale = image, text, log_scale
+    joint.register_state_dict_post_hook(_log_scale_saved)
+    joint.register_load_state_dict_pre_hook(_log_scale_loaded)
+    return joint
+
+
+def _log_scale_saved(module, state, prefix, local_metadata) -> None:
+    # A module's own parameters come before its children's: move the scale after them.
+    state[prefix + "log_scale"] = state.pop(prefix + "log_scale").reshape(1)
+
+
+def _log_scale_loaded(module, state, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                      error_msgs) -> None:
+    if prefix + "log_scale" in state:
+        state[prefix + "log_scale"] = state[prefix + "log_scale"].reshape(())
 
 
 def info_nce(image_emb, text_emb, log_scale):
@@ -96,41 +121,27 @@ class ContrastiveModel(TopicClassifier):
                    flip=settings["flip"], **{k: settings[k] for k in _TRAIN_KEYS})
 
     def _build_all(self):
+        """The image encoder, text encoder and temperature as one module (:func:`_joint`)."""
         import torch
 
         net = self.build()  # seeds torch, copies the parent, new head of embed_dim outputs
         text = _text_encoder(self.text_dim, self.hidden, self.embed_dim).to(self.device)
         log_scale = torch.nn.Parameter(torch.tensor(math.log(1.0 / self.init_temperature), device=self.device))
-        return net, text, log_scale
+        return _joint(net, text, log_scale)
 
-    def _optimizer(self, net, text, log_scale):
+    def _optimizer(self, model):
         """Body at ``lr``; image head, text encoder and temperature at ``lr x head_lr_multiplier``."""
         import torch
 
-        prefix = net.head_name + "."
-        body = [p for n, p in net.named_parameters() if not n.startswith(prefix)]
-        new = [p for n, p in net.named_parameters() if n.startswith(prefix)] + list(text.parameters()) + [log_scale]
+        image, prefix = model.image, model.image.head_name + "."
+        body = [p for n, p in image.named_parameters() if not n.startswith(prefix)]
+        head = [p for n, p in image.named_parameters() if n.startswith(prefix)]
+        new = head + list(model.text.parameters()) + [model.log_scale]
         groups = [{"params": body, "lr": self.lr, "name": "body"},
                   {"params": new, "lr": self.lr * self.head_lr_multiplier, "name": "head"}]
         if self.optimizer == "sgd":
             return torch.optim.SGD(groups, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
         return torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay)
-
-    @staticmethod
-    def _state(net, text, log_scale) -> dict[str, Any]:
-        state = {f"image.{k}": v for k, v in net.state_dict().items()}
-        state.update({f"text.{k}": v for k, v in text.state_dict().items()})
-        state["log_scale"] = log_scale.detach().reshape(1)
-        return state
-
-    @staticmethod
-    def _load_state(state, net, text, log_scale) -> None:
-        import torch
-
-        net.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("image.")})
-        text.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("text.")})
-        with torch.no_grad():
-            log_scale.copy_(state["log_scale"].reshape(()))
 
     def fit(self, images: np.ndarray, texts: np.ndarray, val_images: np.ndarray, val_texts: np.ndarray,
             checkpoint: str | Path | None = None, on_batch: Callable[[int, int], None] | None = None,
@@ -139,97 +150,34 @@ class ContrastiveModel(TopicClassifier):
         with row n; ``checkpoint``: per-epoch checkpoints, resumed after the last finished epoch."""
         import torch
 
-        from ..progress import progress
         from .search import recall_at_k_pairs
 
-        net, text, log_scale = self._build_all()
-        opt = self._optimizer(net, text, log_scale)
+        model = self._build_all()
+        opt = self._optimizer(model)
         texts_t = torch.as_tensor(np.asarray(texts, dtype=np.float32))
-        folder = Path(checkpoint) if checkpoint is not None else None
 
-        class _Both(torch.nn.Module):  # one state_dict for save_epoch's network slot
-            def __init__(self, state):
-                super().__init__()
-                self._s = state
+        def batch_loss(x, rows):
+            return info_nce(model.image(x).float(), model.text(texts_t[rows].to(self.device)).float(), model.log_scale)
 
-            def state_dict(self, *args, **kwargs):
-                return self._s
+        def validate() -> dict[str, float]:
+            self.net_, self.text_, self.log_scale_ = model.image, model.text, model.log_scale  # encode_* use them
+            r1 = 0.0
+            if len(val_texts):
+                sims = self.similarity(self.encode_images(val_images), self.encode_texts(val_texts))
+                r1 = recall_at_k_pairs(sims, np.arange(len(val_texts)), [1])[1]
+            return {"val_r1": r1, "temperature": float(1.0 / model.log_scale.detach().exp())}
 
-        history: list[dict[str, Any]] = []
-        best_state = copy.deepcopy(self._state(net, text, log_scale))
-        best_epoch, best_r1, start = 0, -1.0, 1
-        state = read_state(folder) if folder is not None else None
-        if state is not None:
-            self._load_state(load_tensors(folder / state["checkpoint"] / "weights.safetensors"), net, text, log_scale)
-            load_optimizer(opt, load_tensors(folder / state["checkpoint"] / "optimizer.safetensors"),
-                           json.loads((folder / state["checkpoint"] / "optimizer.json").read_text("utf-8")))
-            best_state = load_tensors(folder / state["best_checkpoint"] / "weights.safetensors")
-            best_epoch, best_r1 = int(state["best_epoch"]), float(state["best_val_r1"])
-            history = list(state["history"])
-            start = int(state["epoch"]) + 1
-        self.resumed_from_ = start - 1
-        n = len(texts_t)
-        n_batches = max(1, math.ceil(n / self.batch_size))
-        with progress() as bar:
-            task = bar.add_task("contrastive", total=(self.epochs - start + 1) * n_batches)
-            for epoch in range(start, self.epochs + 1):
-                gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-                torch.manual_seed(self.seed * 1_000_003 + epoch)
-                order = torch.randperm(n, generator=gen).numpy()
-                net.train()
-                text.train()
-                total, seen = 0.0, 0
-                for b in range(n_batches):
-                    rows = order[b * self.batch_size:(b + 1) * self.batch_size]
-                    if len(rows) < 2:
-                        bar.advance(task)
-                        continue
-                    x = self._batch(images, rows, gen)
-                    with self._autocast():
-                        loss = info_nce(net(x).float(), text(texts_t[rows].to(self.device)).float(), log_scale)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    total += float(loss.detach()) * len(rows)
-                    seen += len(rows)
-                    bar.update(task, advance=1, description=f"contrastive e{epoch} loss {total / seen:.3f}")
-                    if on_batch is not None:
-                        on_batch(epoch, b + 1)
-                self.net_, self.text_, self.log_scale_ = net, text, log_scale
-                r1 = 0.0
-                if len(val_texts):
-                    sims = self.similarity(self.encode_images(val_images), self.encode_texts(val_texts))
-                    r1 = recall_at_k_pairs(sims, np.arange(len(val_texts)), [1])[1]
-                history.append({"epoch": epoch, "train_loss": total / max(1, seen), "val_r1": r1,
-                                "temperature": float(1.0 / log_scale.detach().exp())})
-                improved = r1 > best_r1
-                if improved:
-                    best_r1, best_epoch = r1, epoch
-                    best_state = copy.deepcopy(self._state(net, text, log_scale))
-                if folder is not None:
-                    save_epoch(folder, epoch, _Both(self._state(net, text, log_scale)), opt,
-                               best_state if improved else None,
-                               {"best_epoch": best_epoch, "best_val_r1": best_r1, "history": history})
-        self._load_state(best_state, net, text, log_scale)
-        net.eval()
-        text.eval()
-        self.net_, self.text_, self.log_scale_ = net, text, log_scale
-        self.best_epoch_, self.best_val_r1_, self.history_ = best_epoch, best_r1, history
+        self.best_epoch_, self.best_val_r1_, self.history_ = self._train_epochs(
+            model, opt, images, batch_loss, validate, score="val_r1", best_key="best_val_r1", initial_best=-1.0,
+            label="contrastive", checkpoint=checkpoint, on_batch=on_batch)
+        self.net_, self.text_, self.log_scale_ = model.image, model.text, model.log_scale
         return self
 
     def encode_images(self, images: np.ndarray) -> np.ndarray:
         """float32 (N, embed_dim) unit-length image embeddings of uint8 images, centre-cropped."""
-        import torch
         import torch.nn.functional as F
 
-        self.net_.eval()
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(images), self.batch_size):
-                rows = np.arange(start, min(len(images), start + self.batch_size))
-                with self._autocast():
-                    out.append(F.normalize(self.net_(self._batch(images, rows)).float(), dim=1).cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.embed_dim), np.float32)
+        return self._infer(self.net_, lambda x: F.normalize(self.net_(x).float(), dim=1), images, self.embed_dim)
 
     def encode_texts(self, texts: np.ndarray) -> np.ndarray:
         """float32 (N, embed_dim) unit-length text embeddings of mean word vectors (N, text_dim)."""
@@ -249,7 +197,7 @@ class ContrastiveModel(TopicClassifier):
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        save_tensors(folder / MODEL, self._state(self.net_, self.text_, self.log_scale_))
+        save_tensors(folder / MODEL, _joint(self.net_, self.text_, self.log_scale_).state_dict())
         write_json(folder / META, {"parent": self.parent, "text_dim": self.text_dim, "flip": self.flip,
                                    **{k: getattr(self, k) for k in _TRAIN_KEYS},
                                    "best_epoch": self.best_epoch_, "best_val_r1": self.best_val_r1_,
@@ -269,7 +217,7 @@ class ContrastiveModel(TopicClassifier):
                             **model.network)
         text = _text_encoder(model.text_dim, model.hidden, model.embed_dim)
         log_scale = torch.nn.Parameter(torch.zeros(()))
-        cls._load_state(load_tensors(Path(folder) / MODEL), net, text, log_scale)
+        _joint(net, text, log_scale).load_state_dict(load_tensors(Path(folder) / MODEL))
         model.net_, model.text_, model.log_scale_ = net.to(device).eval(), text.to(device).eval(), log_scale
         model.best_epoch_, model.best_val_r1_, model.history_ = meta["best_epoch"], meta["best_val_r1"], meta["history"]
         return model

@@ -12,8 +12,9 @@ trains with one of :data:`.losses.LOSSES`; ``predict(images)`` gives the (N, 2 *
 
 The training loop is the images stage's, with a regression loss: the parent classifier's
 ``build`` (weights, BatchNorm momentum), ``make_optimizer`` (head at ``lr x head_lr_multiplier``),
-``_batch`` (seeded random crops, ``tflite_normalise``) and the checkpoint module (one folder per
-finished epoch, ``state.json``; a rerun resumes after the last finished epoch). An epoch's crops,
+``_batch`` (seeded random crops, ``tflite_normalise``) and ``_train_epochs`` (the epoch loop,
+checkpoints of one folder per finished epoch, ``state.json``; a rerun resumes after the last
+finished epoch). An epoch's crops,
 order and dropout come from the seed and the epoch number alone, so a resumed run ends with the
 weights of an uninterrupted one. The best epoch is the one of highest validation **cosine**
 (the mean over images and halves of cos(output half, target half)): one yardstick for both
@@ -24,15 +25,13 @@ Images: uint8 (N, C, R, R); targets float32 (N, 2 * dim).
 
 from __future__ import annotations
 
-import copy
 import json
-import math
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from ..images.checkpoint import load_optimizer, load_tensors, read_state, save_epoch, save_tensors
+from ..images.checkpoint import load_tensors, save_tensors
 from ..images.classifier import TopicClassifier
 from ..workspace import write_json
 from .losses import LOSSES
@@ -90,85 +89,27 @@ class BigramRegressor(TopicClassifier):
         ``on_batch(epoch, batch)`` after each step (a test hook that may raise)."""
         import torch
 
-        from ..progress import progress
-
         if images.shape[-1] < self.crop:
             raise ValueError(f"images of {images.shape[-1]} px are smaller than the crop {self.crop}")
         net = self.build()
         opt = self.make_optimizer(net)
         loss_fn = LOSSES[self.loss]
         targets_t = torch.as_tensor(np.asarray(targets, dtype=np.float32))
-        folder = Path(checkpoint) if checkpoint is not None else None
-        history: list[dict[str, Any]] = []
-        best_state = copy.deepcopy(net.state_dict())
-        best_epoch, best_cos, start = 0, -2.0, 1
-        state = read_state(folder) if folder is not None else None
-        if state is not None:
-            net.load_state_dict(load_tensors(folder / state["checkpoint"] / "weights.safetensors"))
-            load_optimizer(opt, load_tensors(folder / state["checkpoint"] / "optimizer.safetensors"),
-                           json.loads((folder / state["checkpoint"] / "optimizer.json").read_text("utf-8")))
-            best_state = load_tensors(folder / state["best_checkpoint"] / "weights.safetensors")
-            best_epoch, best_cos = int(state["best_epoch"]), float(state["best_val_cosine"])
-            history = list(state["history"])
-            start = int(state["epoch"]) + 1
-        self.resumed_from_ = start - 1
-        n = len(targets_t)
-        n_batches = max(1, math.ceil(n / self.batch_size))
-        name = f"{self.arch} {self.loss}"
-        with progress() as bar:
-            task = bar.add_task(name, total=(self.epochs - start + 1) * n_batches)
-            for epoch in range(start, self.epochs + 1):
-                gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-                torch.manual_seed(self.seed * 1_000_003 + epoch)  # dropout
-                order = torch.randperm(n, generator=gen).numpy()
-                net.train()
-                total, seen = 0.0, 0
-                for b in range(n_batches):
-                    rows = order[b * self.batch_size:(b + 1) * self.batch_size]
-                    if len(rows) < 2:  # BatchNorm cannot train on one image
-                        bar.advance(task)
-                        continue
-                    x = self._batch(images, rows, gen)
-                    with self._autocast():
-                        loss = loss_fn(net(x).float(), targets_t[rows].to(self.device))
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    total += float(loss.detach()) * len(rows)
-                    seen += len(rows)
-                    bar.update(task, advance=1, description=f"{name} e{epoch} loss {total / seen:.4f}")
-                    if on_batch is not None:
-                        on_batch(epoch, b + 1)
-                cos = mean_half_cosine(self._outputs(net, val_images), np.asarray(val_targets, np.float32)) \
-                    if len(val_targets) else 0.0
-                history.append({"epoch": epoch, "train_loss": total / max(1, seen), "val_cosine": cos})
-                improved = cos > best_cos
-                if improved:
-                    best_cos, best_epoch = cos, epoch
-                    best_state = copy.deepcopy(net.state_dict())
-                bar.update(task, description=f"{name} e{epoch} loss {total / max(1, seen):.4f} val cos {cos:.3f}")
-                if folder is not None:
-                    save_epoch(folder, epoch, net, opt, best_state if improved else None,
-                               {"best_epoch": best_epoch, "best_val_cosine": best_cos, "history": history})
-        net.load_state_dict(best_state)
-        net.eval()
+
+        def validate() -> dict[str, float]:
+            if not len(val_targets):
+                return {"val_cosine": 0.0}
+            return {"val_cosine": mean_half_cosine(self._outputs(net, val_images), np.asarray(val_targets, np.float32))}
+
+        self.best_epoch_, self.best_val_cosine_, self.history_ = self._train_epochs(
+            net, opt, images, lambda x, rows: loss_fn(net(x).float(), targets_t[rows].to(self.device)), validate,
+            score="val_cosine", best_key="best_val_cosine", initial_best=-2.0, label=f"{self.arch} {self.loss}",
+            checkpoint=checkpoint, on_batch=on_batch)
         self.net_ = net
-        self.best_epoch_ = best_epoch
-        self.best_val_cosine_ = best_cos
-        self.history_ = history
         return self
 
     def _outputs(self, net, images: np.ndarray) -> np.ndarray:
-        import torch
-
-        net.eval()
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(images), self.batch_size):
-                rows = np.arange(start, min(len(images), start + self.batch_size))
-                with self._autocast():
-                    out.append(net(self._batch(images, rows)).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.outputs), np.float32)
+        return self._infer(net, net, images, self.outputs)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """float32 (N, outputs) of uint8 images (N, C, R, R), centre-cropped: the two predicted word
