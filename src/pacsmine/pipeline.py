@@ -124,9 +124,9 @@ def _demo_predict(ws: Workspace, export: Path, config: dict[str, Any], n: int) -
             best = rows[0]
             console.print(f"  {level}: topic {best['topic']} (p {best['p']:.2f}: {' '.join(best['top_words'][:5])})")
         console.print(f"  keywords: {', '.join(answer['keywords'])}")
-        if answer["neighbours"]:
-            near = answer["neighbours"][0]
-            console.print(f"  nearest key image {near['image_id']} ({near['score']:.2f}): {near['sentence']}")
+        # The archive holds the image itself (score 1.00): the second neighbour shows another.
+        for near in answer["neighbours"][:2]:
+            console.print(f"  near key image {near['image_id']} ({near['score']:.2f}): {near['sentence']}")
     console.print(f"predict: {len(paths)} images in {seconds:.1f} s, models loaded once "
                   "(`pacsmine predict IMAGE... --workspace WS [--json]`)")
 
