@@ -58,8 +58,9 @@ def main() -> None:
     cfg = ws.manifest("retrieval")["config"]
     parent = ws.stage_dir("images") / "models" / cfg["arch"] / "level1"
     model = ContrastiveModel.from_parent(parent, cfg["contrastive"], text_dim=predictor.wv.dim, device="cpu")
-    net, text, log_scale = model._build_all()
-    opt = model._optimizer(net, text, log_scale)
+    joint = model._build_all()  # image encoder, text encoder and temperature as one module
+    net, text, log_scale = joint.image, joint.text, joint.log_scale
+    opt = model._optimizer(joint)
     from pacsmine.images.cache import decode_all
 
     b = int(cfg["contrastive"]["batch_size"])
