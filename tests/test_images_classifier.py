@@ -14,13 +14,7 @@ from pacsmine.images.classifier import TopicClassifier
 CLASSES = ["0", "1", "2"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Two threads on a loaded 2-core machine are several times slower than one.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make(classes=CLASSES, **changes):

@@ -5,33 +5,19 @@ import numpy as np
 import pytest
 import torch
 
-from pacsmine.images.classifier import TopicClassifier
 from pacsmine.retrieval.regression import BigramRegressor, mean_half_cosine
 
 SETTINGS = dict(epochs=2, batch_size=8, optimizer="sgd", lr=0.01, momentum=0.9, weight_decay=5e-4,
                 head_lr_multiplier=10.0, bn_momentum=0.1, seed=5, flip=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def parent(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 255, (16, 1, 36, 36), dtype=np.uint8)
-    labels = np.arange(16) % 3
-    model = TopicClassifier("alexnet", ["0", "1", "2"], level="level1", in_channels=1, pretrained=False, resize=36,
-                            crop=32, flip=False, epochs=1, batch_size=8, optimizer="sgd", lr=0.01, momentum=0.9,
-                            weight_decay=5e-4, head_lr_multiplier=10.0, seed=1, device="cpu",
-                            network={"width": 0.125, "dropout": 0.5}, bn_momentum=0.1)
-    model.fit(images, labels, images[:4], labels[:4], show_progress=False)
-    folder = model.save(tmp_path_factory.mktemp("parent") / "level1")
-    targets = rng.normal(size=(16, 8)).astype(np.float32)
+def parent(tiny_level1_classifier):
+    folder, model, images = tiny_level1_classifier
+    targets = np.random.default_rng(1).normal(size=(16, 8)).astype(np.float32)
     return folder, model, images, targets
 
 
