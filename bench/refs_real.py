@@ -47,9 +47,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import cpu_model  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from refs_table import TABLE, read_table  # noqa: E402  (the table's one reader, shared with the test)
+
 os.environ.setdefault("PACSMINE_NO_PROGRESS", "1")
 REPO = Path(__file__).resolve().parents[1]
-TABLE = REPO / "tests" / "data" / "refs_real_prose.tsv"
 
 
 def load_parser(base: str | None):
@@ -73,26 +75,6 @@ def load_parser(base: str | None):
     spec.loader.exec_module(module)
     cfg = tomllib.loads(show("src/pacsmine/config/extract.toml"))["references"]
     return module.ReferenceParser.from_config(cfg)
-
-
-def expected_pairs(field: str) -> list[tuple[int | None, int]]:
-    out = []
-    for item in field.split():
-        series, images = item.split(":")
-        s = None if series == "-" else int(series)
-        a, _, b = images.partition("-")
-        out += [(s, i) for i in range(int(a), int(b or a) + 1)]
-    return out
-
-
-def read_table() -> list[tuple[str, str, list]]:
-    rows = []
-    for line in TABLE.read_text("utf-8").splitlines():
-        if not line or line.startswith("#") or line.startswith("source\t"):
-            continue
-        source, expected, text = line.split("\t", 2)
-        rows.append((source, text, expected_pairs(expected)))
-    return rows
 
 
 def score_table(parser, rows) -> dict:

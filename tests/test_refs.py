@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from pacsmine.nlp.refs import ReferenceParser, expand_range
 
 from conftest import SHARED_DATA, shared_file
+from refs_table import read_table
 
 
 @pytest.fixture(scope="module")
@@ -352,30 +352,10 @@ def test_refs_cli_json_contract_unchanged():
 # Real prose, as written in the shared data's reports and captions (and the fragments that
 # issue 7 quotes): tests/data/refs_real_prose.tsv, expected pairs read by hand.
 
-REAL_PROSE = Path(__file__).parent / "data" / "refs_real_prose.tsv"
 
 
-def _expected(field):
-    out = []
-    for item in field.split():
-        series, images = item.split(":")
-        s = None if series == "-" else int(series)
-        a, _, b = images.partition("-")
-        out += [(s, i) for i in range(int(a), int(b or a) + 1)]
-    return out
-
-
-def _real_prose_rows():
-    rows = []
-    for line in REAL_PROSE.read_text("utf-8").splitlines():
-        if not line or line.startswith("#") or line.startswith("source\t"):
-            continue
-        source, expected, text = line.split("\t", 2)
-        rows.append(pytest.param(source, text, _expected(expected), id=f"{source}:{text[:40]}"))
-    return rows
-
-
-REAL_PROSE_ROWS = _real_prose_rows()
+REAL_PROSE_ROWS = [pytest.param(source, text, expected, id=f"{source}:{text[:40]}")
+                   for source, text, expected in read_table()]
 
 
 @pytest.mark.parametrize("source, text, expected", REAL_PROSE_ROWS)
