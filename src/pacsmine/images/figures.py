@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..workspace import atomic_path
+from ..figures import pyplot, save_png
 
 __all__ = ["confusion_figure"]
 
@@ -16,10 +16,7 @@ def confusion_figure(path: Path, confusion: np.ndarray, labels: Sequence[str], o
                      title: str) -> Path:
     """Row-normalised confusion (rows true topic, columns predicted) in ``order``, each axis
     labelled with ``labels`` (one per class, e.g. "7: liver lesion mass"), written atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     c = np.asarray(confusion, dtype=np.float64)[np.ix_(order, order)]
     rows = c.sum(axis=1, keepdims=True)
@@ -36,7 +33,4 @@ def confusion_figure(path: Path, confusion: np.ndarray, labels: Sequence[str], o
     ax.set_ylabel("true topic")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=100)

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..workspace import atomic_path
+from ..figures import pyplot, save_png
 
 __all__ = ["examples_figure"]
 
@@ -16,10 +16,7 @@ __all__ = ["examples_figure"]
 def examples_figure(path: Path, examples: Sequence[dict[str, Any]], title: str) -> Path:
     """One row per example (``image`` uint8 (H, W), ``sentence`` str, ``keywords`` list of str,
     ``truth`` list of str, ``image_id`` str): the image left, the text right; written atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n = max(1, len(examples))
     fig, axes = plt.subplots(n, 2, figsize=(10, 2.2 * n), gridspec_kw={"width_ratios": [1, 3.5]}, squeeze=False)
@@ -36,7 +33,4 @@ def examples_figure(path: Path, examples: Sequence[dict[str, Any]], title: str) 
         row[1].set_axis_off()
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=90)

@@ -12,23 +12,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..figures import pyplot, save_png
+
 __all__ = ["selection_figure", "topic_card", "montage"]
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path, dpi: int) -> None:
-    from ..workspace import atomic_path
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
 
 
 def selection_figure(path: str | Path, curves: Sequence[dict[str, Any]], title: str, dpi: int = 90) -> Path:
@@ -37,7 +23,7 @@ def selection_figure(path: str | Path, curves: Sequence[dict[str, Any]], title: 
     ``curves``: selection dicts with ``k``, ``perplexity``, ``npmi``, ``chosen_k`` and an
     optional ``label``; curves without a search (a single K) are skipped.
     """
-    plt = _pyplot()
+    plt = pyplot()
     path = Path(path)
     fig, (ax_p, ax_c) = plt.subplots(1, 2, figsize=(10, 4))
     many = len(curves) > 6
@@ -59,8 +45,7 @@ def selection_figure(path: str | Path, curves: Sequence[dict[str, Any]], title: 
         ax_p.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path, dpi)
-    plt.close(fig)
+    save_png(fig, path, dpi)
     return path
 
 
@@ -91,7 +76,7 @@ def topic_card(path: str | Path, title: str, words: Sequence[str], weights: Sequ
                doc_count: int, image_count: int, flagged: bool, images: Sequence[str | Path],
                dpi: int = 80) -> Path:
     """One review card: top words as a bar chart, counts, and a montage of sample key images."""
-    plt = _pyplot()
+    plt = pyplot()
     path = Path(path)
     fig, (ax_w, ax_i) = plt.subplots(1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [1, 1.5]})
     y = np.arange(len(words))
@@ -108,6 +93,5 @@ def topic_card(path: str | Path, title: str, words: Sequence[str], weights: Sequ
     flag = "  FLAGGED: disproportionate share of images" if flagged else ""
     fig.suptitle(f"{title}   documents {doc_count}   key images {image_count}{flag}", fontsize=11)
     fig.tight_layout()
-    _save(fig, path, dpi)
-    plt.close(fig)
+    save_png(fig, path, dpi)
     return path

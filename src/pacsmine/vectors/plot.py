@@ -8,6 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..figures import pyplot, save_png
+
 __all__ = ["pca_2d", "chosen_words", "pca_figure"]
 
 
@@ -44,10 +46,7 @@ def pca_figure(path: str | Path, words: Sequence[str], matrix: np.ndarray, is_te
                title: str) -> None:
     """Write a PNG scatter plot of ``words`` ((n, dim) ``matrix`` rows) in 2-D PCA;
     terms (``is_term``: a term token of extract) in one colour, other words in another."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(9, 7), dpi=110)
     if len(words) >= 2:
@@ -64,5 +63,4 @@ def pca_figure(path: str | Path, words: Sequence[str], matrix: np.ndarray, is_te
         ax.text(0.5, 0.5, "fewer than two words to plot", ha="center", va="center", transform=ax.transAxes)
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
+    save_png(fig, path)
