@@ -129,6 +129,11 @@ N_, U_ = "absent", "uncertain"
     ("There is no suggestion of pneumonia.", "pneumonia", "absent"),
     ("There is nothing to suggest a fracture.", "fracture", "absent"),
     ("Without significant interval change of mild subsegmental atelectasis.", "atelectasis", "present"),
+    # Third round (IU X-ray errors): the prior finding is gone; not well seen now; "rule-out" asks.
+    ("Resolution of prior right midlung infiltrate.", "infiltrate", "absent"),
+    ("Prior right midlung infiltrate.", "infiltrate", "historical"),
+    ("The previously noted small nodule is not well-seen on today's study.", "nodule", "absent"),
+    ("Recommended to rule-out underlying pulmonary nodule.", "nodule", "uncertain"),
 ])
 def test_assertion_status(ctx, sentence, word, status):
     start = sentence.index(word)

@@ -27,7 +27,9 @@ labelled finding marked present or absent:
 
 IU X-ray (:func:`evaluate_iu_reports`), reports with hand-coded Problems/MeSH: for each
 finding heading of ``rules/terms_eval_iu.toml`` whose surface words occur in a report
-(*oracle*), the truth is present when the report's Problems list the heading and absent
+(*oracle*; an occurrence inside a phrase that names something else, ``[not_surfaces]``:
+"effusion" of "pericardial effusion", is not one), the truth is present when the report's
+Problems list the heading and absent
 otherwise (a report coded "normal" has every finding absent); predicted absent when every
 occurrence is absent. *End to end* (with an annotator), each concept the vocabulary finds is
 true-present when the labels name the same concept, else true-absent.
@@ -355,6 +357,7 @@ def evaluate_iu_reports(reports: Iterable[dict], assertion=None, annotator=None,
 
     norm = annotator.normaliser_ if annotator is not None else Normaliser()
     headings = _headings()
+    not_surfaces = _rules("terms_eval_iu.toml").get("not_surfaces", {})
     # Headings that share a surface word ("granuloma" in "calcified granuloma") count as one
     # finding: a report coded "Calcified Granuloma" does mention a granuloma.
     words = {h: {w for s in v for w in s.split()} for h, v in headings.items()}
@@ -370,6 +373,11 @@ def evaluate_iu_reports(reports: Iterable[dict], assertion=None, annotator=None,
         if assertion is not None:
             for heading, surfaces in headings.items():
                 occurrences = [o for s in surfaces for o in locate(norm, s, sentences)]
+                if occurrences and heading in not_surfaces:
+                    # "effusion" inside "pericardial effusion" is no pleural effusion.
+                    others = [o for p in not_surfaces[heading] for o in locate(norm, p, sentences)]
+                    occurrences = [o for o in occurrences if not any(
+                        si == o[0] and a <= o[2] and o[3] <= b and (b - a) > (o[3] - o[2]) for si, _, a, b in others)]
                 if occurrences:
                     listed = bool(related[heading] & report["problems"])
                     flags = [assertion.assert_span(s, a, b) for _, s, a, b in occurrences]
