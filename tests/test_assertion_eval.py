@@ -100,23 +100,26 @@ def test_iu_locator_skips_phrases_that_name_something_else(tmp_path):
     csv = ("uid,MeSH,Problems,image,indication,comparison,findings,impression\n"
            "1,normal,normal,PA,Cough,None.,Subcutaneous emphysema in the neck. Pericardial effusion.,"
            "No pleural effusion.\n"
-           "2,normal,normal,PA,Cough,None.,Changes of cystic fibrosis.,Normal chest.\n")
+           "2,normal,normal,PA,Cough,None.,Changes of cystic fibrosis.,Normal chest.\n"
+           "3,Pulmonary Emphysema,Pulmonary Emphysema,PA,Cough,None.,Mild emphysema.,Stable.\n")
     path = tmp_path / "r.csv"
     path.write_text(csv, encoding="utf-8")
     details: list = []
     out = evaluate_iu_xray(path, ConText(), details=details)["oracle"]
     # Report 1: pleural effusion located at "pleural effusion" only (absent, predicted absent);
     # "emphysema" of "subcutaneous emphysema" locates no emphysema heading. Report 2: "fibrosis"
-    # of "cystic fibrosis" is no pulmonary fibrosis. One item in all.
-    assert [(d["report"], d["finding"], d["status"]) for d in details] == [("1", "pleural effusion", "absent")]
-    assert out["n"] == 1 and out["negation"] == binary_scores(1, 0, 0)
+    # of "cystic fibrosis" is no pulmonary fibrosis. Report 3: the headings "emphysema" and
+    # "pulmonary emphysema" share their surfaces: one item (present), not two.
+    assert [(d["report"], d["finding"], d["gold"], d["status"]) for d in details] == [
+        ("1", "pleural effusion", "absent", "absent"), ("3", "emphysema", "present", "present")]
+    assert out["n"] == 2 and out["negation"] == binary_scores(1, 0, 0)
 
 
 def test_iu_xray_negation_floor():
     path = shared_file("iu_xray/indiana_reports.csv")
     res = evaluate_iu_xray(path, ConText())["oracle"]
     assert res["n"] > 10000
-    assert res["negation"]["precision"] > 0.99 and res["negation"]["recall"] > 0.945
+    assert res["negation"]["precision"] > 0.99 and res["negation"]["recall"] >= 0.95  # issue 7 goal
 
 
 # ------------------------------------------------ IU-style labels, raw CSV or workspace tables

@@ -28,7 +28,8 @@ labelled finding marked present or absent:
 IU X-ray (:func:`evaluate_iu_reports`), reports with hand-coded Problems/MeSH: for each
 finding heading of ``rules/terms_eval_iu.toml`` whose surface words occur in a report
 (*oracle*; an occurrence inside a phrase that names something else, ``[not_surfaces]``:
-"effusion" of "pericardial effusion", is not one), the truth is present when the report's
+"effusion" of "pericardial effusion", is not one; headings with the same surfaces,
+"emphysema" and "pulmonary emphysema", are one item), the truth is present when the report's
 Problems list the heading and absent
 otherwise (a report coded "normal" has every finding absent); predicted absent when every
 occurrence is absent. *End to end* (with an annotator), each concept the vocabulary finds is
@@ -362,6 +363,12 @@ def evaluate_iu_reports(reports: Iterable[dict], assertion=None, annotator=None,
     # finding: a report coded "Calcified Granuloma" does mention a granuloma.
     words = {h: {w for s in v for w in s.split()} for h, v in headings.items()}
     related = {h: {g for g in headings if words[h] & words[g]} for h in headings}
+    # Headings written with the same surfaces ("emphysema", "pulmonary emphysema") are one
+    # finding at the same words with the same truth: scored once, under the first heading.
+    scored: dict[str, list[str]] = {}
+    for h, v in headings.items():
+        if not any(sorted(v) == sorted(w) for w in scored.values()):
+            scored[h] = v
     if annotator is not None and assertion is None and mentions is None:
         raise ValueError("the end-to-end score needs an assertion method or the stage's mentions")
     stage = _mentions_by_report(mentions) if mentions is not None else None
@@ -371,7 +378,7 @@ def evaluate_iu_reports(reports: Iterable[dict], assertion=None, annotator=None,
         n_reports += 1
         sentences = report["sentences"] if "sentences" in report else report_sentences(report["text"])
         if assertion is not None:
-            for heading, surfaces in headings.items():
+            for heading, surfaces in scored.items():
                 occurrences = [o for s in surfaces for o in locate(norm, s, sentences)]
                 if occurrences and heading in not_surfaces:
                     # "effusion" inside "pericardial effusion" is no pleural effusion.
