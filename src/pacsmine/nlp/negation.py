@@ -130,6 +130,8 @@ def _packaged(name: str) -> dict:
 # Up to this many scopes a sentence's mentions are checked against each; more (a run-on
 # sentence) and each category's scopes are merged into sorted disjoint intervals first.
 _FEW_SCOPES = 8
+# Up to this many triggers a sentence's scopes end at stops found by a scan; more, by bisection.
+_FEW_TRIGGERS = 4
 
 
 def _merged_scopes(scopes: Sequence[tuple[str, int, int]]) -> dict[str, tuple[list[int], list[int]]]:
@@ -319,7 +321,8 @@ class ConText:
                 cats = kinds[text] = tuple((category, pre, post) for category, (pre, post) in
                                            self._table.get(" ".join(text.lower().split()), {}).items())
             start, end = m.span()
-            out += [(start, end, category, pre, post) for category, pre, post in cats]
+            for category, pre, post in cats:  # (a loop, not a list per match)
+                out.append((start, end, category, pre, post))
         return out
 
     # ------------------------------------------------------------------ scopes
@@ -333,19 +336,23 @@ class ConText:
         """``[(start, end, finding), ...]``: the anatomy phrases of ``sentence``'s normal
         statements with each finding they rule out ("Heart size is normal." ->
         ``[(0, 10, "cardiomegaly")]``), in text order."""
-        return self._scopes(sentence)[1]
+        return self._scopes(sentence, False)[1]
 
-    def _scopes(self, sentence: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, str]]]:
+    def _scopes(self, sentence: str, with_scopes: bool = True) -> tuple[list[tuple[str, int, int]] | None,
+                                                                         list[tuple[int, int, str]]]:
+        """``(scopes, normal statements)``; scopes None where ``with_scopes`` is False and only
+        the statements were computed."""
         # The last sentence's result is kept: extract asks for a sentence's scopes (apply)
         # and then its normal statements.
         last = self._last
-        if last is not None and last[0] == sentence:
+        if last is not None and last[0] == sentence and (last[1][0] is not None or not with_scopes):
             return last[1]
-        result = self._compute_scopes(sentence)
+        result = self._compute_scopes(sentence, with_scopes)
         self._last = (sentence, result)
         return result
 
-    def _compute_scopes(self, sentence: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, str]]]:
+    def _compute_scopes(self, sentence: str, with_scopes: bool = True) -> tuple[list[tuple[str, int, int]] | None,
+                                                                                 list[tuple[int, int, str]]]:
         if sentence.isascii():
             low, words = lowered(sentence)
             triggers = self._find_triggers(sentence, low, words)  # (start, end, category, pre, post)
@@ -364,11 +371,14 @@ class ConText:
             bounds = [m.span() for m in self._mark_boundaries_lc.finditer(low)]
         else:
             bounds = [m.span() for m in self._boundaries_lc.finditer(low)]
-        out = self._trigger_scopes(sentence, low, bounds, triggers, real) if real else []
         statements: list[tuple[int, int, str]] = []
         if normal_hit:
             header = self._header(low, words)
             statements = self._normal(low, bounds, triggers, header)
+        if not with_scopes:  # the statements alone (a sentence without mentions)
+            return None, statements
+        out = self._trigger_scopes(sentence, low, bounds, triggers, real) if real else []
+        if normal_hit:
             out += [("negation", s, e) for s, e in {(s, e) for s, e, _ in statements}]
             if header is not None:
                 out.append(("negation", header.start(1), header.end(1)))
@@ -377,8 +387,6 @@ class ConText:
     def _trigger_scopes(self, sentence: str, low: str, bounds: list[tuple[int, int]], triggers: list[tuple],
                         real: list[tuple]) -> list[tuple[str, int, int]]:
         """``[(category, start, end), ...]`` of the ``real`` triggers, in their order."""
-        # Any trigger (pseudo too, not a transparent one) also closes another trigger's scope.
-        stops = bounds + [(t[0], t[1]) for t in triggers if t[2] != "transparent"]
         # Word offsets matter only where a scope can reach the word cap.
         cap = self.max_scope_words
         capped = len(sentence.split()) > cap
@@ -387,16 +395,33 @@ class ConText:
             # Word starts and ends both rise (words do not overlap): bisect instead of a scan.
             word_starts = [a for a, _ in word_spans]
             word_ends = [b for _, b in word_spans]
-        # The nearest stop on each side by bisection: a run-on sentence with a trigger every
-        # few words ("lung no lung no ...") must not cost triggers x stops.
-        stop_starts = sorted(s for s, _ in stops)
-        stop_ends = sorted(e for _, e in stops)
+        # Any trigger (pseudo too, not a transparent one) also closes another trigger's scope.
+        # A few triggers: the nearest stop on each side by a scan of the boundaries and of the
+        # triggers, each list in text order (starts and ends rise), so the first one past the
+        # trigger is the nearest. More (a run-on sentence with a trigger every few words, "lung
+        # no lung no ..."): by bisection, which must not cost triggers x stops.
+        few = len(real) <= _FEW_TRIGGERS
+        if not few:
+            stops = bounds + [(t[0], t[1]) for t in triggers if t[2] != "transparent"]
+            stop_starts = sorted(s for s, _ in stops)
+            stop_ends = sorted(e for _, e in stops)
         n = len(sentence)
         out = []
         for t_start, t_end, category, pre, post in real:
             if pre:
-                k = bisect_left(stop_starts, t_end)
-                end = min(stop_starts[k], n) if k < len(stop_starts) else n
+                if few:
+                    end = n
+                    for a, _ in bounds:
+                        if a >= t_end:
+                            end = min(a, n)
+                            break
+                    for t in triggers:
+                        if t[0] >= t_end and t[2] != "transparent":
+                            end = min(t[0], end)
+                            break
+                else:
+                    k = bisect_left(stop_starts, t_end)
+                    end = min(stop_starts[k], n) if k < len(stop_starts) else n
                 if capped:
                     first = bisect_left(word_starts, t_end)  # the words after the trigger
                     if len(word_spans) - first > cap:
@@ -405,8 +430,20 @@ class ConText:
                             end = cut
                 out.append((category, t_end, end))
             if post:
-                k = bisect_right(stop_ends, t_start) - 1
-                start = max(stop_ends[k], 0) if k >= 0 else 0
+                if few:
+                    start = 0
+                    for _, b in bounds:
+                        if b > t_start:
+                            break
+                        start = b
+                    for t in triggers:
+                        if t[1] > t_start:
+                            break
+                        if t[1] > start and t[2] != "transparent":
+                            start = t[1]
+                else:
+                    k = bisect_right(stop_ends, t_start) - 1
+                    start = max(stop_ends[k], 0) if k >= 0 else 0
                 if capped:
                     n_before = bisect_right(word_ends, t_start)  # the words before the trigger
                     if n_before > cap:
