@@ -359,6 +359,8 @@ class ConText:
 
     def _compute_scopes(self, sentence: str, with_scopes: bool = True) -> tuple[list[tuple[str, int, int]] | None,
                                                                                  list[tuple[int, int, str]]]:
+        if not with_scopes:  # the statements alone (a sentence without mentions)
+            return None, self._statements_only(sentence)
         if sentence.isascii():
             low, words = lowered(sentence)
             triggers = self._find_triggers(sentence, low, words)  # (start, end, category, pre, post)
@@ -373,22 +375,45 @@ class ConText:
             return [], []
         if low is None:  # lower-case character by character, keeping offsets
             low = "".join(c.lower() if len(c.lower()) == 1 else c for c in sentence)
-        if words is not None and self._terminator_first is not None and self._terminator_first.isdisjoint(words):
-            bounds = [m.span() for m in self._mark_boundaries_lc.finditer(low)]
-        else:
-            bounds = [m.span() for m in self._boundaries_lc.finditer(low)]
+        bounds = self._bounds(low, words)
         statements: list[tuple[int, int, str]] = []
         if normal_hit:
             header = self._header(low, words)
-            statements = self._normal(low, bounds, triggers, header)
-        if not with_scopes:  # the statements alone (a sentence without mentions)
-            return None, statements
+            statements = self._normal(low, bounds, triggers, header, list(self._normal_lc.finditer(low)))
         out = self._trigger_scopes(sentence, low, bounds, triggers, real) if real else []
         if normal_hit:
             out += [("negation", s, e) for s, e in {(s, e) for s, e, _ in statements}]
             if header is not None:
                 out.append(("negation", header.start(1), header.end(1)))
         return out, statements
+
+    def _bounds(self, low: str, words: list[str] | None) -> list[tuple[int, int]]:
+        """The clause boundaries' spans in the lower-cased sentence (``words``: its runs of
+        letters/digits, or None)."""
+        if words is not None and self._terminator_first is not None and self._terminator_first.isdisjoint(words):
+            return [m.span() for m in self._mark_boundaries_lc.finditer(low)]
+        return [m.span() for m in self._boundaries_lc.finditer(low)]
+
+    def _statements_only(self, sentence: str) -> list[tuple[int, int, str]]:
+        """The normal statements of ``sentence`` as :meth:`_compute_scopes` finds them, with
+        the triggers and boundaries (stops of a normal phrase's region) looked for only where
+        a normal phrase or a negated header is found."""
+        if not self._normal_on:
+            return []
+        if sentence.isascii():
+            low, words = lowered(sentence)
+            if not self._may_be_normal(low, words):
+                return []
+            triggers_low = low
+        else:
+            low = "".join(c.lower() if len(c.lower()) == 1 else c for c in sentence)
+            words = triggers_low = None
+        header = self._header(low, words)
+        normals = list(self._normal_lc.finditer(low))
+        if not normals and header is None:  # nothing for _normal to read
+            return []
+        triggers = self._find_triggers(sentence, triggers_low, words)
+        return self._normal(low, self._bounds(low, words), triggers, header, normals)
 
     def _trigger_scopes(self, sentence: str, low: str, bounds: list[tuple[int, int]], triggers: list[tuple],
                         real: list[tuple]) -> list[tuple[str, int, int]]:
@@ -474,12 +499,11 @@ class ConText:
         items = _LIST_SEP.split(text)
         return len(items) >= 3 and all(len(i.split()) <= self.list_item_words for i in items)
 
-    def _normal(self, low: str, bounds, triggers, header) -> list[tuple[int, int, str]]:
+    def _normal(self, low: str, bounds, triggers, header, normals) -> list[tuple[int, int, str]]:
         out: list[tuple[int, int, str]] = []
         regions: list[tuple[int, int, str]] = []  # (start, end, normal word)
         if header is not None:
             regions.append((header.start(1), header.end(1), " ".join(header.group(2).split())))
-        normals = list(self._normal_lc.finditer(low))
         if normals:
             stops = list(bounds) + [m.span() for m in self._normal_stops_lc.finditer(low)]
             for m in normals:
