@@ -193,3 +193,23 @@ def test_normal_mentions_add_absent_findings():
     assert got == [("Heart size", "cardiomegaly", "absent"), ("aorta", "aortic dilation", "absent"),
                    ("pneumonia", "pneumonia", "uncertain")]
     assert found[0].code == "DOID:2" and found[1].code == "aortic dilation"
+
+
+def test_shortcuts_agree_with_the_full_computation():
+    # Statements asked first (a sentence without mentions) and then scopes: as a fresh ConText.
+    sentence = "Heart size is normal; no effusion, but possible nodule."
+    c = ConText()
+    assert c.normal_statements(sentence) == [(0, 10, "cardiomegaly")]
+    assert sorted(c.scopes(sentence)) == sorted(ConText().scopes(sentence)) == [
+        ("negation", 0, 10), ("negation", 24, 35), ("uncertainty", 47, 54)]
+    # A negated header ends with a header word; one that does not is no header.
+    assert ("negation", 0, 11) in c.scopes("LYMPH NODES: Normal.")
+    assert ("negation", 0, 11) not in c.scopes("LYMPH NODES: Normal size nodes")
+    # A terminator word or a mark ends the scope at its start.
+    for text, end in (("no effusion but nodule", 12), ("no effusion; nodule", 11), ("no effusion. nodule", 11)):
+        assert c.scopes(text) == [("negation", 2, end)]
+    # Up to four triggers the nearest stops are scanned, more are bisected: the same scopes.
+    few = "no effusion no nodule no mass no edema"
+    assert c.scopes(few) == [("negation", 2, 12), ("negation", 14, 22), ("negation", 24, 30), ("negation", 32, 38)]
+    assert c.scopes(few + " no atelectasis") == [("negation", 2, 12), ("negation", 14, 22), ("negation", 24, 30),
+                                                  ("negation", 32, 39), ("negation", 41, 53)]

@@ -130,6 +130,8 @@ def _packaged(name: str) -> dict:
 # Up to this many scopes a sentence's mentions are checked against each; more (a run-on
 # sentence) and each category's scopes are merged into sorted disjoint intervals first.
 _FEW_SCOPES = 8
+# Up to this many triggers a sentence's scopes end at stops found by a scan; more, by bisection.
+_FEW_TRIGGERS = 4
 
 
 def _merged_scopes(scopes: Sequence[tuple[str, int, int]]) -> dict[str, tuple[list[int], list[int]]]:
@@ -220,6 +222,10 @@ class ConText:
         self._first = frozenset(m.group() for m in (re.match(r"[a-z0-9]+", p) for p in table) if m)
         marks = sorted({p[0] for p in table if not re.match(r"[a-z0-9]", p)})
         self._marks = re.compile("[" + re.escape("".join(marks)) + "]").search if marks else None
+        # The same without the mark triggers' alternative, for text without their first
+        # characters (most sentences): the same matches, and the engine does not try that
+        # alternative at every position (about half the scan).
+        self._word_triggers_lc = _phrases_regex(p for p in table if re.match(r"\w", p))
         words = [t for t in self.terminators if re.match(r"\w", t)]
         marks = [t for t in self.terminators if not re.match(r"\w", t)]
         parts = []
@@ -229,6 +235,12 @@ class ConText:
             parts.append("|".join(re.escape(m) for m in marks))
         parts.append(r"[.!?](?=\s|$)")  # a full stop left inside a "sentence" still ends a clause
         self._boundaries_lc = re.compile("|".join(parts))
+        # A terminator word's match starts with its first run of letters/digits as a whole run
+        # of the lower-cased text: a sentence with none of these runs can only have the mark
+        # boundaries, which a regex without the word part finds faster (same matches).
+        self._terminator_first = (frozenset(_ALNUM(" ".join(w.lower().split()))[0] for w in words)
+                                  if words and all(_ALNUM(w.lower()) for w in words) else None)
+        self._mark_boundaries_lc = re.compile("|".join(parts[1:] if words else parts))
         self._boundaries = re.compile(self._boundaries_lc.pattern, re.IGNORECASE)
         self._word = re.compile(r"\S+")
         self._compile_normal()
@@ -268,6 +280,20 @@ class ConText:
         header_words = [key(w) for w in normal.get("header", {}).get("words", ())]
         self._header_lc = re.compile(
             r"^\s*([^:]{1,60}?)\s*:\s*(" + _alternation(header_words) + r")\s*[.!]?\s*$") if header_words else None
+        # Only white space and [.!] follow a header word, so a negated header's sentence ends
+        # with the last run of letters/digits of a header word: a set test before the regex
+        # (None where some header word has no such run).
+        self._header_last = (frozenset(_ALNUM(w)[-1] for w in header_words)
+                             if all(_ALNUM(w) for w in header_words) else None)
+
+    def _header(self, low: str, words: list[str] | None):
+        """The negated-header match of the lower-cased sentence (``words``: its runs of
+        letters/digits, or None when not at hand), else None."""
+        if self._header_lc is None or ":" not in low:
+            return None
+        if words is not None and self._header_last is not None and (not words or words[-1] not in self._header_last):
+            return None
+        return self._header_lc.match(low)
 
     # ------------------------------------------------------------------ triggers
 
@@ -282,10 +308,12 @@ class ConText:
         no :class:`Trigger` objects). ``low``: the lower-cased sentence when it is ASCII
         (lower() keeps offsets), else None; ``words``: its runs of letters/digits when known."""
         if low is not None:
-            if self._first.isdisjoint(words if words is not None else _ALNUM(low)) and (
-                    self._marks is None or self._marks(low) is None):
-                return []
-            found = self._triggers_lc.finditer(low)
+            if self._marks is None or self._marks(low) is None:
+                if self._first.isdisjoint(words if words is not None else _ALNUM(low)):
+                    return []
+                found = self._word_triggers_lc.finditer(low)
+            else:
+                found = self._triggers_lc.finditer(low)
         else:
             found = self._triggers.finditer(sentence)
         out: list[tuple] = []
@@ -299,7 +327,8 @@ class ConText:
                 cats = kinds[text] = tuple((category, pre, post) for category, (pre, post) in
                                            self._table.get(" ".join(text.lower().split()), {}).items())
             start, end = m.span()
-            out += [(start, end, category, pre, post) for category, pre, post in cats]
+            for category, pre, post in cats:  # (a loop, not a list per match)
+                out.append((start, end, category, pre, post))
         return out
 
     # ------------------------------------------------------------------ scopes
@@ -313,79 +342,154 @@ class ConText:
         """``[(start, end, finding), ...]``: the anatomy phrases of ``sentence``'s normal
         statements with each finding they rule out ("Heart size is normal." ->
         ``[(0, 10, "cardiomegaly")]``), in text order."""
-        return self._scopes(sentence)[1]
+        return self._scopes(sentence, False)[1]
 
-    def _scopes(self, sentence: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, str]]]:
+    def _scopes(self, sentence: str, with_scopes: bool = True) -> tuple[list[tuple[str, int, int]] | None,
+                                                                         list[tuple[int, int, str]]]:
+        """``(scopes, normal statements)``; scopes None where ``with_scopes`` is False and only
+        the statements were computed."""
         # The last sentence's result is kept: extract asks for a sentence's scopes (apply)
         # and then its normal statements.
         last = self._last
-        if last is not None and last[0] == sentence:
+        if last is not None and last[0] == sentence and (last[1][0] is not None or not with_scopes):
             return last[1]
-        result = self._compute_scopes(sentence)
+        result = self._compute_scopes(sentence, with_scopes)
         self._last = (sentence, result)
         return result
 
-    def _compute_scopes(self, sentence: str) -> tuple[list[tuple[str, int, int]], list[tuple[int, int, str]]]:
+    def _compute_scopes(self, sentence: str, with_scopes: bool = True) -> tuple[list[tuple[str, int, int]] | None,
+                                                                                 list[tuple[int, int, str]]]:
+        if not with_scopes:  # the statements alone (a sentence without mentions)
+            return None, self._statements_only(sentence)
         if sentence.isascii():
             low, words = lowered(sentence)
+            triggers = self._find_triggers(sentence, low, words)  # (start, end, category, pre, post)
+            normal_hit = self._normal_on and self._may_be_normal(low, words)
         else:
             low = words = None
-        triggers = self._find_triggers(sentence, low, words)  # (start, end, category, pre, post)
-        real = [t for t in triggers if t[2] != "pseudo" and t[2] != "transparent"]
-        normal_hit = self._normal_on and (low is None or self._may_be_normal(low, words))
+            triggers = self._find_triggers(sentence, None, None)
+            normal_hit = self._normal_on
+        # Most sentences have no trigger: no list to filter.
+        real = [t for t in triggers if t[2] != "pseudo" and t[2] != "transparent"] if triggers else triggers
         if not real and not normal_hit:
             return [], []
         if low is None:  # lower-case character by character, keeping offsets
             low = "".join(c.lower() if len(c.lower()) == 1 else c for c in sentence)
-        bounds = [m.span() for m in self._boundaries_lc.finditer(low)]
-        # Any trigger (pseudo too, not a transparent one) also closes another trigger's scope.
-        stops = bounds + [(t[0], t[1]) for t in triggers if t[2] != "transparent"]
-        # Word offsets matter only where a scope can reach the word cap.
-        cap = self.max_scope_words
-        capped = len(sentence.split()) > cap
-        word_spans = [m.span() for m in self._word.finditer(sentence)] if capped else []
-        # Word starts and ends both rise (words do not overlap): bisect instead of a scan.
-        word_starts = [a for a, _ in word_spans]
-        word_ends = [b for _, b in word_spans]
-        # The nearest stop on each side by bisection: a run-on sentence with a trigger every
-        # few words ("lung no lung no ...") must not cost triggers x stops.
-        stop_starts = sorted(s for s, _ in stops)
-        stop_ends = sorted(e for _, e in stops)
-        out = []
-        for t_start, t_end, category, pre, post in real:
-            if pre:
-                k = bisect_left(stop_starts, t_end)
-                end = min(stop_starts[k], len(sentence)) if k < len(stop_starts) else len(sentence)
-                first = bisect_left(word_starts, t_end)  # the words after the trigger
-                if len(word_spans) - first > cap:
-                    cut = word_spans[first + cap - 1][1]
-                    if cut < end and not self._is_list(low[t_end:end]):
-                        end = cut
-                out.append((category, t_end, end))
-            if post:
-                k = bisect_right(stop_ends, t_start) - 1
-                start = max(stop_ends[k], 0) if k >= 0 else 0
-                n_before = bisect_right(word_ends, t_start)  # the words before the trigger
-                if n_before > cap:
-                    cut = word_spans[n_before - cap][0]
-                    if cut > start and not self._is_list(low[start:t_start]):
-                        start = cut
-                out.append((category, start, t_start))
+        bounds = self._bounds(low, words)
         statements: list[tuple[int, int, str]] = []
         if normal_hit:
-            header = self._header_lc.match(low) if self._header_lc is not None and ":" in low else None
-            statements = self._normal(low, bounds, triggers, header)
+            header = self._header(low, words)
+            statements = self._normal(low, bounds, triggers, header, list(self._normal_lc.finditer(low)))
+        out = self._trigger_scopes(sentence, low, bounds, triggers, real) if real else []
+        if normal_hit:
             out += [("negation", s, e) for s, e in {(s, e) for s, e, _ in statements}]
             if header is not None:
                 out.append(("negation", header.start(1), header.end(1)))
         return out, statements
 
+    def _bounds(self, low: str, words: list[str] | None) -> list[tuple[int, int]]:
+        """The clause boundaries' spans in the lower-cased sentence (``words``: its runs of
+        letters/digits, or None)."""
+        if words is not None and self._terminator_first is not None and self._terminator_first.isdisjoint(words):
+            return [m.span() for m in self._mark_boundaries_lc.finditer(low)]
+        return [m.span() for m in self._boundaries_lc.finditer(low)]
+
+    def _statements_only(self, sentence: str) -> list[tuple[int, int, str]]:
+        """The normal statements of ``sentence`` as :meth:`_compute_scopes` finds them, with
+        the triggers and boundaries (stops of a normal phrase's region) looked for only where
+        a normal phrase or a negated header is found."""
+        if not self._normal_on:
+            return []
+        if sentence.isascii():
+            low, words = lowered(sentence)
+            if not self._may_be_normal(low, words):
+                return []
+            triggers_low = low
+        else:
+            low = "".join(c.lower() if len(c.lower()) == 1 else c for c in sentence)
+            words = triggers_low = None
+        header = self._header(low, words)
+        normals = list(self._normal_lc.finditer(low))
+        if not normals and header is None:  # nothing for _normal to read
+            return []
+        triggers = self._find_triggers(sentence, triggers_low, words)
+        return self._normal(low, self._bounds(low, words), triggers, header, normals)
+
+    def _trigger_scopes(self, sentence: str, low: str, bounds: list[tuple[int, int]], triggers: list[tuple],
+                        real: list[tuple]) -> list[tuple[str, int, int]]:
+        """``[(category, start, end), ...]`` of the ``real`` triggers, in their order."""
+        # Word offsets matter only where a scope can reach the word cap.
+        cap = self.max_scope_words
+        capped = len(sentence.split()) > cap
+        if capped:
+            word_spans = [m.span() for m in self._word.finditer(sentence)]
+            # Word starts and ends both rise (words do not overlap): bisect instead of a scan.
+            word_starts = [a for a, _ in word_spans]
+            word_ends = [b for _, b in word_spans]
+        # Any trigger (pseudo too, not a transparent one) also closes another trigger's scope.
+        # A few triggers: the nearest stop on each side by a scan of the boundaries and of the
+        # triggers, each list in text order (starts and ends rise), so the first one past the
+        # trigger is the nearest. More (a run-on sentence with a trigger every few words, "lung
+        # no lung no ..."): by bisection, which must not cost triggers x stops.
+        few = len(real) <= _FEW_TRIGGERS
+        if not few:
+            stops = bounds + [(t[0], t[1]) for t in triggers if t[2] != "transparent"]
+            stop_starts = sorted(s for s, _ in stops)
+            stop_ends = sorted(e for _, e in stops)
+        n = len(sentence)
+        out = []
+        for t_start, t_end, category, pre, post in real:
+            if pre:
+                if few:
+                    end = n
+                    for a, _ in bounds:
+                        if a >= t_end:
+                            end = min(a, n)
+                            break
+                    for t in triggers:
+                        if t[0] >= t_end and t[2] != "transparent":
+                            end = min(t[0], end)
+                            break
+                else:
+                    k = bisect_left(stop_starts, t_end)
+                    end = min(stop_starts[k], n) if k < len(stop_starts) else n
+                if capped:
+                    first = bisect_left(word_starts, t_end)  # the words after the trigger
+                    if len(word_spans) - first > cap:
+                        cut = word_spans[first + cap - 1][1]
+                        if cut < end and not self._is_list(low[t_end:end]):
+                            end = cut
+                out.append((category, t_end, end))
+            if post:
+                if few:
+                    start = 0
+                    for _, b in bounds:
+                        if b > t_start:
+                            break
+                        start = b
+                    for t in triggers:
+                        if t[1] > t_start:
+                            break
+                        if t[1] > start and t[2] != "transparent":
+                            start = t[1]
+                else:
+                    k = bisect_right(stop_ends, t_start) - 1
+                    start = max(stop_ends[k], 0) if k >= 0 else 0
+                if capped:
+                    n_before = bisect_right(word_ends, t_start)  # the words before the trigger
+                    if n_before > cap:
+                        cut = word_spans[n_before - cap][0]
+                        if cut > start and not self._is_list(low[start:t_start]):
+                            start = cut
+                out.append((category, start, t_start))
+        return out
+
     def _may_be_normal(self, low: str, words: list[str]) -> bool:
         """Can the lower-cased sentence (``words``: its runs of letters/digits) hold a normal
         statement or a negated header? (A cheap test; False rules it out.)"""
-        if ":" in low and self._header_lc is not None and self._header_lc.match(low):
+        if not self._normal_last.isdisjoint(words) and not self._anatomy_first.isdisjoint(words):
             return True
-        return not self._normal_last.isdisjoint(words) and not self._anatomy_first.isdisjoint(words)
+        return self._header(low, words) is not None
 
     def _is_list(self, text: str) -> bool:
         """Is ``text`` a coordinated list (three or more items of at most
@@ -395,12 +499,11 @@ class ConText:
         items = _LIST_SEP.split(text)
         return len(items) >= 3 and all(len(i.split()) <= self.list_item_words for i in items)
 
-    def _normal(self, low: str, bounds, triggers, header) -> list[tuple[int, int, str]]:
+    def _normal(self, low: str, bounds, triggers, header, normals) -> list[tuple[int, int, str]]:
         out: list[tuple[int, int, str]] = []
         regions: list[tuple[int, int, str]] = []  # (start, end, normal word)
         if header is not None:
             regions.append((header.start(1), header.end(1), " ".join(header.group(2).split())))
-        normals = list(self._normal_lc.finditer(low))
         if normals:
             stops = list(bounds) + [m.span() for m in self._normal_stops_lc.finditer(low)]
             for m in normals:
@@ -434,22 +537,38 @@ class ConText:
         object has that attribute) on each mention (objects with ``start``/``end`` offsets
         into ``sentence``); returns the same mentions."""
         scopes = self._scopes(sentence)[0]
+        if not scopes:  # most sentences: nothing to look up
+            for mention in mentions:
+                mention.negated = mention.uncertain = mention.historical = False
+                if hasattr(mention, "status"):
+                    mention.status = "present"
+            return mentions
         merged = _merged_scopes(scopes) if len(scopes) > _FEW_SCOPES else None
         for mention in mentions:
-            mention.negated = mention.uncertain = mention.historical = False
+            m_start, m_end = mention.start, mention.end
+            negated = uncertain = historical = False
             if merged is not None:
-                m_start, m_end = mention.start, mention.end
                 for flag, (starts, ends) in merged.items():
                     k = bisect_left(starts, m_end) - 1  # the last interval starting before the mention ends
                     if k >= 0 and ends[k] > m_start:
-                        setattr(mention, flag, True)
-            elif scopes:
-                m_start, m_end = mention.start, mention.end
+                        if flag == "negated":
+                            negated = True
+                        elif flag == "uncertain":
+                            uncertain = True
+                        else:
+                            historical = True
+            else:
                 for category, start, end in scopes:
                     if m_start < end and m_end > start:
-                        setattr(mention, _FLAG[category], True)
+                        if category == "negation":
+                            negated = True
+                        elif category == "uncertainty":
+                            uncertain = True
+                        else:
+                            historical = True
+            mention.negated, mention.uncertain, mention.historical = negated, uncertain, historical
             if hasattr(mention, "status"):
-                mention.status = status_of(mention.negated, mention.uncertain, mention.historical)
+                mention.status = status_of(negated, uncertain, historical)
         return mentions
 
     def assert_span(self, sentence: str, start: int, end: int) -> dict[str, Any]:
@@ -518,27 +637,38 @@ class NormalMentions:
             self._concepts[finding] = found[0] if len(found) == 1 and found[0].end - found[0].start == len(finding) else None
         return self._concepts[finding]
 
-    def __call__(self, sentence: str) -> list:
-        mentions = self.annotator.annotate(sentence)
+    def _statements(self, sentence: str) -> list[tuple[int, int, str]]:
+        """ConText's normal statements of ``sentence``, after cheap tests that rule most
+        sentences out."""
         ctx = self.context
-        if not ctx._normal_on:
-            return mentions
         low, words = lowered(sentence)
         # Cheap tests first: a normal word, then an anatomy phrase.
-        if not (":" in low and ctx._header_lc is not None and ctx._header_lc.match(low)):
+        if ctx._header(low, words) is None:
             # In ASCII text ConText finds a normal statement only where a normal phrase's last
             # word is a whole run of letters/digits (ConText._may_be_normal): the same set test
             # here. Other text: a substring search of the normal words.
             if sentence.isascii():
                 if ctx._normal_last.isdisjoint(words):
-                    return mentions
+                    return []
             elif self._normal_word is None or self._normal_word(low) is None:
-                return mentions
+                return []
             # An anatomy phrase's match starts with its first run of letters/digits as a whole
             # run of the sentence: a set test rules out most sentences before the regex.
             if (self._anatomy_first is not None and self._anatomy_first.isdisjoint(words)) or ctx._anatomy_lc.search(low) is None:
-                return mentions
-        statements = ctx.normal_statements(sentence)
+                return []
+        return ctx.normal_statements(sentence)
+
+    def __call__(self, sentence: str) -> list:
+        mentions = self.annotator.annotate(sentence)
+        ctx = self.context
+        if not ctx._normal_on:
+            return mentions
+        last = ctx._last
+        if last is not None and last[0] is sentence:
+            # ConText has just judged this sentence (annotate's apply, for its mentions).
+            statements = last[1][1]
+        else:
+            statements = self._statements(sentence)
         if not statements:
             return mentions
         out = list(mentions)
