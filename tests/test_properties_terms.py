@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pacsmine.nlp.ontology import Ontology, Term
-from pacsmine.nlp.terms import TermAnnotator
+from pacsmine.nlp.terms import _TOKEN, TermAnnotator
 from steps import grows_linearly
 
 
@@ -51,6 +51,20 @@ def test_mentions_lie_inside_the_sentence_in_order_without_overlap(annotator, se
         assert sentence[m.start : m.end] == m.text
         assert m.status in STATUS
         prev_end = m.end
+
+
+@FAST
+@given(sentence=sentences | st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
+def test_mentions_start_and_end_at_word_edges(annotator, sentence):
+    # A mention's offsets are those of its first and last words (tokenize(): possessive "'s"
+    # taken with its word), however they were found (runs of the lower-cased sentence or words).
+    spans = [(m.start(), m.end()) for m in _TOKEN.finditer(sentence)]
+    starts, ends = [a for a, _ in spans], [b for _, b in spans]
+    for m in annotator.match(sentence):
+        i, j = starts.index(m.start), ends.index(m.end)
+        assert i <= j
+        assert annotator._keys(m.text, annotator.normaliser_) == annotator._keys(" ".join(
+            sentence[a:b] for a, b in spans[i : j + 1]), annotator.normaliser_)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
