@@ -516,9 +516,10 @@ class TermAnnotator:
             low, words = None, _TOKEN.findall(sentence)
         if not words:
             return []
-        keys = list(map(self._key_memo.get, words))
-        if None in keys:
-            keys = self._fill_keys(words, keys)
+        try:  # no scan for None: a word never seen is a KeyError (a try costs nothing in 3.11)
+            keys = list(map(self._key_memo.__getitem__, words))
+        except KeyError:
+            keys = self._fill_keys(words, list(map(self._key_memo.get, words)))
         phrases, concepts = self.phrases_, self.concepts_
         starts_of = self._match_starts_of
         starts = starts_of[1] if starts_of[0] is phrases else self._match_starts()
