@@ -19,9 +19,10 @@ alnum_runs = re.compile(r"[a-z0-9]+").findall
 # three times faster than the regex (one C pass and a split, no match object per run).
 _RUNS = bytes(c if 97 <= c <= 122 or 48 <= c <= 57 else 32 for c in range(256))
 
-# The last sentence's (sentence, lower(), runs), one tuple replaced whole: a thread that reads
-# it sees one sentence's results or another's, never a mix (a miss only computes again).
-_last: list[tuple] = [(None, "", [])]
+# The last sentence and its (lower(), runs), one tuple replaced whole: a thread that reads it
+# sees one sentence's results or another's, never a mix (a miss only computes again). The
+# answer is kept as a tuple, so a hit (most calls: 4-5 callers a sentence) builds none.
+_last: list[tuple] = [(None, ("", []))]
 
 
 def lowered(sentence: str) -> tuple[str, list[str]]:
@@ -29,8 +30,8 @@ def lowered(sentence: str) -> tuple[str, list[str]]:
     callers for the same sentence: read it, never change it."""
     last = _last[0]
     if last[0] is sentence:  # the same object: a string cannot have changed
-        return last[1], last[2]
+        return last[1]
     low = sentence.lower()
-    words = low.encode().translate(_RUNS).decode().split() if low.isascii() else alnum_runs(low)
-    _last[0] = (sentence, low, words)
-    return low, words
+    found = low, low.encode().translate(_RUNS).decode().split() if low.isascii() else alnum_runs(low)
+    _last[0] = (sentence, found)
+    return found
