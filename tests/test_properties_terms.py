@@ -88,3 +88,12 @@ def test_context_steps_grow_linearly_with_few_triggers(annotator, unit):
 def test_context_steps_grow_linearly_with_a_trigger_per_mention(annotator):
     ok, small, large = grows_linearly(annotator.annotate, "lung no ")
     assert ok, f"{small} steps at 1x, {large} at 4x"
+
+
+def test_a_longer_phrase_cut_off_by_the_sentence_end_falls_back(annotator):
+    # "non-small cell lung carcinoma" opens at "non"; the sentence ends first, so no phrase
+    # there, and "lung" alone (the last word) is the mention.
+    found = [(m.text, m.code) for m in annotator.match("non-small cell lung")]
+    assert found == [("lung", "DOID:9")]
+    assert [(m.text, m.code) for m in annotator.match("a lung cancer")] == [("lung cancer", "DOID:1")]
+    assert [(m.text, m.code) for m in annotator.match("lung")] == [("lung", "DOID:9")]

@@ -524,9 +524,13 @@ class TermAnnotator:
         starts_of = self._match_starts_of
         starts = starts_of[1] if starts_of[0] is phrases else self._match_starts()
         infos = list(map(starts.get, keys))  # (next key -> lengths, one-word target) per word
+        n = len(keys)
+        # A sentinel after the last key: no phrase has an empty key, so the next key of the last
+        # word continues nothing and a slice that runs past the end is no phrase (no bound tests).
+        keys.append("")
         out: list[Mention] = []
         found = None  # the words' offsets where they are not low's runs
-        n, resume, pos, done = len(keys), 0, 0, 0
+        resume, pos, done = 0, 0, 0
         # Only words that start some phrase are visited; a match resumes after itself. At a
         # word, the phrases its next word continues (longest first), then the word alone.
         for i in compress(range(n), infos):
@@ -534,9 +538,10 @@ class TermAnnotator:
                 continue
             nexts, target = infos[i]
             size = 1
-            if nexts and i + 1 < n:
-                for length in nexts.get(keys[i + 1], ()):
-                    if i + length <= n:
+            if nexts:
+                lengths = nexts.get(keys[i + 1])
+                if lengths:
+                    for length in lengths:
                         longer = phrases.get(tuple(keys[i : i + length]))
                         if longer is not None:
                             size, target = length, longer
