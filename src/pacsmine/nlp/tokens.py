@@ -182,8 +182,39 @@ class Tokenizer:
         """
         if not spans:
             return self.tokenize(text)
-        if self._words_are_runs and not self.stem and text.isascii():
-            return self._tokenize_terms_in_place(text, spans)
+        if not (self._words_are_runs and not self.stem and text.isascii()):
+            return self._tokenize_terms_pieces(text, spans)
+        # ASCII text under the default pattern, no stemming (most sentences; inline, no call):
+        # the pieces between the spans read in place in the lower-cased sentence (ASCII keeps
+        # offsets when lower-cased; the pattern has no lookaround, so pos/endpos find what a
+        # slice would), by the pattern with the length rule in it (_long_words).
+        low = lowered(text)[0]
+        words, memo, prev = self._long_words, self._mention_tokens, 0
+        out: list[str] = []
+        # One span, or two with the first starting first (most sentences), need no sort.
+        if len(spans) > 2 or (len(spans) == 2 and spans[0][0] >= spans[1][0]):
+            spans = sorted(spans, key=_span_order)
+        for span in spans:
+            start = span[0]
+            if start < prev:
+                continue
+            if prev < start:
+                out += words(low, prev, start)
+            key = (span[2], span[3] if len(span) > 3 else None)
+            token = memo.get(key)
+            if token is None:
+                token = self._span_token(text, span)
+                if span[2] and self.term_token(span[2]):  # else it depends on the text; names are few
+                    memo[key] = token
+            if token:
+                out.append(token)
+            prev = span[1]
+        out += words(low, prev)
+        return out
+
+    def _tokenize_terms_pieces(self, text: str, spans) -> list[str]:
+        """:meth:`tokenize_terms` of other text or rules: each piece between the spans by
+        :meth:`tokenize`'s rules."""
         out: list[str] = []
         prev, keep = 0, self.filter
         # ASCII text keeps its offsets when lower-cased: one lower() for the whole sentence and
@@ -203,33 +234,6 @@ class Tokenizer:
                 out.append(token)
             prev = end
         out += pieces(prev, len(text))
-        return out
-
-    def _tokenize_terms_in_place(self, text: str, spans) -> list[str]:
-        """:meth:`tokenize_terms` for ASCII text under the default pattern and no stemming:
-        the pieces between the spans read in place in the lower-cased sentence (ASCII keeps
-        offsets when lower-cased; the pattern has no lookaround, so ``pos``/``endpos`` find
-        what a slice would), by the pattern with the length rule in it (``_long_words``)."""
-        low = lowered(text)[0]
-        words, memo, prev = self._long_words, self._mention_tokens, 0
-        out: list[str] = []
-        # One span (most sentences with a mention) needs no sort.
-        for span in spans if len(spans) == 1 else sorted(spans, key=_span_order):
-            start = span[0]
-            if start < prev:
-                continue
-            if prev < start:
-                out += words(low, prev, start)
-            key = (span[2], span[3] if len(span) > 3 else None)
-            token = memo.get(key)
-            if token is None:
-                token = self._span_token(text, span)
-                if span[2] and self.term_token(span[2]):  # else it depends on the text; names are few
-                    memo[key] = token
-            if token:
-                out.append(token)
-            prev = span[1]
-        out += words(low, prev)
         return out
 
     def _span_token(self, text: str, span) -> str:
