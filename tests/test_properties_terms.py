@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pacsmine.nlp.ontology import Ontology, Term
-from pacsmine.nlp.terms import TermAnnotator
+from pacsmine.nlp.terms import _TOKEN, TermAnnotator
 from steps import grows_linearly
 
 
@@ -53,6 +53,20 @@ def test_mentions_lie_inside_the_sentence_in_order_without_overlap(annotator, se
         prev_end = m.end
 
 
+@FAST
+@given(sentence=sentences | st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
+def test_mentions_start_and_end_at_word_edges(annotator, sentence):
+    # A mention's offsets are those of its first and last words (tokenize(): possessive "'s"
+    # taken with its word), however they were found (runs of the lower-cased sentence or words).
+    spans = [(m.start(), m.end()) for m in _TOKEN.finditer(sentence)]
+    starts, ends = [a for a, _ in spans], [b for _, b in spans]
+    for m in annotator.match(sentence):
+        i, j = starts.index(m.start), ends.index(m.end)
+        assert i <= j
+        assert annotator._keys(m.text, annotator.normaliser_) == annotator._keys(" ".join(
+            sentence[a:b] for a, b in spans[i : j + 1]), annotator.normaliser_)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(unit=st.lists(st.sampled_from(PIECES), min_size=1, max_size=8).map(" ".join))
 def test_matcher_steps_grow_linearly_with_the_sentence(annotator, unit):
@@ -74,3 +88,12 @@ def test_context_steps_grow_linearly_with_few_triggers(annotator, unit):
 def test_context_steps_grow_linearly_with_a_trigger_per_mention(annotator):
     ok, small, large = grows_linearly(annotator.annotate, "lung no ")
     assert ok, f"{small} steps at 1x, {large} at 4x"
+
+
+def test_a_longer_phrase_cut_off_by_the_sentence_end_falls_back(annotator):
+    # "non-small cell lung carcinoma" opens at "non"; the sentence ends first, so no phrase
+    # there, and "lung" alone (the last word) is the mention.
+    found = [(m.text, m.code) for m in annotator.match("non-small cell lung")]
+    assert found == [("lung", "DOID:9")]
+    assert [(m.text, m.code) for m in annotator.match("a lung cancer")] == [("lung cancer", "DOID:1")]
+    assert [(m.text, m.code) for m in annotator.match("lung")] == [("lung", "DOID:9")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from pacsmine.nlp.tokens import Tokenizer, Vocabulary, stopwords
 
@@ -181,7 +182,7 @@ def test_term_spans_with_a_pattern_that_looks_around():
 
 
 def test_term_spans_keep_the_words_around_them_apart():
-    # The default pattern's one-pass path (tokens.py, _WORDS_AND_TERMS): a span, kept or
+    # The default pattern's in-place path (tokens.py, _long_words): a span, kept or
     # dropped, between two runs of letters never joins them into one word.
     marks = {"uncertain": "possible"}
     drop = Tokenizer(status_tokens={"uncertain": "drop"}, status_marks=marks)
@@ -192,3 +193,18 @@ def test_term_spans_keep_the_words_around_them_apart():
     one = Tokenizer(min_length=1)
     assert one.tokenize_terms("a 12mm PTX, b", [(7, 10, "pneumothorax")]) == ["a", "12", "mm", "pneumothorax", "b"]
     assert Tokenizer().tokenize_terms("lungs\0PTX clear", [(6, 9, "pneumothorax")]) == ["lungs", "pneumothorax", "clear"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aB3 .,\0-xyz9", max_size=30), st.integers(0, 5),
+       st.lists(st.tuples(st.integers(0, 30), st.integers(0, 8), st.sampled_from(["", "pleural effusion", "x"]),
+                          st.sampled_from(["present", "absent", "uncertain"])), max_size=4))
+def test_term_spans_in_place_give_what_each_piece_gives_alone(text, min_length, raw):
+    # The in-place path (default pattern, ASCII) against the per-piece one: a pattern with the
+    # same words ("(?:[a-z]+|[0-9]+)") that has no fast path.
+    spans = [(a, min(a + n, len(text)), name, status) for a, n, name, status in raw if a <= len(text)]
+    rules = dict(status_tokens={"absent": "mark", "uncertain": "drop"}, status_marks={"absent": "no"})
+    fast = Tokenizer(min_length=min_length, **rules)
+    slow = Tokenizer(pattern="(?:[a-z]+|[0-9]+)", min_length=min_length, **rules)
+    assert fast.tokenize_terms(text, spans) == slow.tokenize_terms(text, spans)
+    assert fast.tokenize_terms(text, spans) == slow.tokenize_terms(text, spans)  # memoised tokens

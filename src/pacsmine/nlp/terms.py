@@ -52,7 +52,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
-from itertools import compress, islice
+from itertools import compress
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -94,6 +94,23 @@ class Mention:
 def tokenize(text: str) -> list[tuple[str, int, int]]:
     """``text`` -> ``[(lower-case word, start, end), ...]`` (character offsets into ``text``)."""
     return [(m.group(1).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+# (skip, size) -> the match of "skip runs of ASCII letters/digits, then size runs (group 1)".
+# Possessive quantifiers: a run is always taken whole, never split to make a match.
+_RUNS_SPANS: dict[tuple[int, int], Any] = {}
+
+
+def _runs_span(skip: int, size: int):
+    """A compiled pattern's ``match``: on lower-cased ASCII text from a position at the end of
+    a run (or 0), group 1 spans the ``size`` runs after the next ``skip`` ones."""
+    found = _RUNS_SPANS.get((skip, size))
+    if found is None:
+        if len(_RUNS_SPANS) > 4096:
+            _RUNS_SPANS.clear()  # a bound: a few hundred (skip, size) occur in practice
+        found = _RUNS_SPANS[skip, size] = re.compile(
+            r"(?:[^a-z0-9]*+[a-z0-9]++){%d}[^a-z0-9]*+((?:[a-z0-9]++[^a-z0-9]*+){%d}[a-z0-9]++)" % (skip, size - 1)).match
+    return found
 
 
 def _rules_file(name: str) -> str:
@@ -441,10 +458,6 @@ class TermAnnotator:
         for keys in self.phrases_:
             lengths.setdefault(keys[0], set()).add(len(keys))
         self.lengths_ = {k: sorted(v, reverse=True) for k, v in lengths.items()}
-        # A sentence can hold a mention only if one of its keys is a one-word phrase or two
-        # consecutive keys open a longer one: two set tests (in C) rule out most sentences.
-        self._singles = frozenset(k[0] for k in self.phrases_ if len(k) == 1)
-        self._openers = frozenset(k[:2] for k in self.phrases_ if len(k) > 1)
         self._key_memo: dict[str, str] = {}
         self.n_phrases_ = len(self.phrases_)
         self.context_ = self.context if self.context is not None else ConText()
@@ -496,19 +509,28 @@ class TermAnnotator:
 
     def match(self, sentence: str) -> list[Mention]:
         """Longest-match vocabulary concepts in ``sentence``, without ConText flags."""
-        words, keys, low = self._sentence_keys(sentence)
+        # _sentence_keys, inline (one call less per sentence).
+        if sentence.isascii() and "'" not in sentence:
+            low, words = lowered(sentence)  # the words are low's runs of letters and digits
+        else:
+            low, words = None, _TOKEN.findall(sentence)
         if not words:
             return []
-        if self._singles.isdisjoint(keys) and self._openers.isdisjoint(zip(keys, keys[1:])):
-            return []
+        try:  # no scan for None: a word never seen is a KeyError (a try costs nothing in 3.11)
+            keys = list(map(self._key_memo.__getitem__, words))
+        except KeyError:
+            keys = self._fill_keys(words, list(map(self._key_memo.get, words)))
         phrases, concepts = self.phrases_, self.concepts_
         starts_of = self._match_starts_of
         starts = starts_of[1] if starts_of[0] is phrases else self._match_starts()
         infos = list(map(starts.get, keys))  # (next key -> lengths, one-word target) per word
+        n = len(keys)
+        # A sentinel after the last key: no phrase has an empty key, so the next key of the last
+        # word continues nothing and a slice that runs past the end is no phrase (no bound tests).
+        keys.append("")
         out: list[Mention] = []
-        spans: list[tuple[int, int]] = []  # token offsets, read only as far as a match needs
-        found = None
-        n, resume = len(keys), 0
+        found = None  # the words' offsets where they are not low's runs
+        resume, pos, done = 0, 0, 0
         # Only words that start some phrase are visited; a match resumes after itself. At a
         # word, the phrases its next word continues (longest first), then the word alone.
         for i in compress(range(n), infos):
@@ -516,9 +538,10 @@ class TermAnnotator:
                 continue
             nexts, target = infos[i]
             size = 1
-            if nexts and i + 1 < n:
-                for length in nexts.get(keys[i + 1], ()):
-                    if i + length <= n:
+            if nexts:
+                lengths = nexts.get(keys[i + 1])
+                if lengths:
+                    for length in lengths:
                         longer = phrases.get(tuple(keys[i : i + length]))
                         if longer is not None:
                             size, target = length, longer
@@ -528,22 +551,15 @@ class TermAnnotator:
             resume = i + size
             if target == _STOP:
                 continue
-            last = i + size - 1
-            if last >= len(spans):  # offsets only for the few sentences that match
-                if low is not None:
-                    # The words are the runs of letters and digits of ``low``: the next run
-                    # is the first place at or after the end of the last one where the next
-                    # word is written (only other characters lie between runs).
-                    p = spans[-1][1] if spans else 0
-                    for w in words[len(spans) : last + 1]:
-                        p = low.find(w, p)
-                        spans.append((p, p + len(w)))
-                        p += len(w)
-                else:
-                    if found is None:
-                        found = _TOKEN.finditer(sentence)
-                    spans += [m.span() for m in islice(found, last + 1 - len(spans))]
-            start, end = spans[i][0], spans[last][1]
+            if low is not None:
+                # Offsets only for the few words that match: from the end of the last mention
+                # (``pos``, after word ``done``), skip i - done runs and take size runs.
+                start, end = _runs_span(i - done, size)(low, pos).span(1)
+                pos, done = end, resume
+            else:
+                if found is None:
+                    found = [m.span() for m in _TOKEN.finditer(sentence)]
+                start, end = found[i][0], found[resume - 1][1]
             out.append(Mention(start, end, sentence[start:end], *concepts[target]))
         return out
 

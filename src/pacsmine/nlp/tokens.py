@@ -50,11 +50,11 @@ _LOOKS_AROUND = re.compile(r"\\[bBAZ]|[\^$]|\(\?<?[=!]")
 # of letters and digits, which the term matcher and ConText read as well (lowered.py).
 _DEFAULT_PATTERN = "[a-z]+|[0-9]+"
 _HAS_ASCII_DIGIT = re.compile(r"[0-9]").search
-# tokenize_terms with the default pattern: the words of the text between term spans and a
-# mark where each span's token goes, in one pass over the pieces joined by marks ("\0": a
-# term token, "\1": a dropped span). Neither mark is a letter or digit, so no word runs
-# across one, and each piece gives the words it gives alone.
-_WORDS_AND_TERMS = re.compile("[a-z]+|[0-9]+|\0").findall
+
+
+def _span_order(span) -> tuple[int, int]:
+    """Term spans by start, the longest first."""
+    return span[0], -span[1]
 
 
 @lru_cache(maxsize=1)
@@ -104,7 +104,14 @@ class Tokenizer:
         self._findall = re.compile(pattern, flags).findall
         self._pieces_in_place = _LOOKS_AROUND.search(pattern) is None
         self._words_are_runs = lowercase and pattern == _DEFAULT_PATTERN
+        # The default pattern with the length rule in it: a run of letters (digits) shorter than
+        # min_length fails at each of its characters, so this finds exactly the default
+        # pattern's words of at least min_length characters, and no filter pass is needed.
+        size = max(int(min_length), 1)
+        self._long_words = re.compile(f"[a-z]{{{size},}}|[0-9]{{{size},}}").findall
         self._term_tokens: dict[str, str] = {}
+        # (name, status) -> the mention's token, for names that have a term token of their own.
+        self._mention_tokens: dict[tuple, str] = {}
         self._stems: dict[str, str] = {}
         self._stemmer = None
 
@@ -175,10 +182,41 @@ class Tokenizer:
         """
         if not spans:
             return self.tokenize(text)
-        if self._words_are_runs and not self.stem and text.isascii() and "\0" not in text:
-            return self._tokenize_terms_joined(text, spans)
+        if not (self._words_are_runs and not self.stem and text.isascii()):
+            return self._tokenize_terms_pieces(text, spans)
+        # ASCII text under the default pattern, no stemming (most sentences; inline, no call):
+        # the pieces between the spans read in place in the lower-cased sentence (ASCII keeps
+        # offsets when lower-cased; the pattern has no lookaround, so pos/endpos find what a
+        # slice would), by the pattern with the length rule in it (_long_words).
+        low = lowered(text)[0]
+        words, memo, prev = self._long_words, self._mention_tokens, 0
         out: list[str] = []
-        term_token, status_token, prev, keep = self.term_token, self.status_token, 0, self.filter
+        # One span, or two with the first starting first (most sentences), need no sort.
+        if len(spans) > 2 or (len(spans) == 2 and spans[0][0] >= spans[1][0]):
+            spans = sorted(spans, key=_span_order)
+        for span in spans:
+            start = span[0]
+            if start < prev:
+                continue
+            if prev < start:
+                out += words(low, prev, start)
+            key = (span[2], span[3] if len(span) > 3 else None)
+            token = memo.get(key)
+            if token is None:
+                token = self._span_token(text, span)
+                if span[2] and self.term_token(span[2]):  # else it depends on the text; names are few
+                    memo[key] = token
+            if token:
+                out.append(token)
+            prev = span[1]
+        out += words(low, prev)
+        return out
+
+    def _tokenize_terms_pieces(self, text: str, spans) -> list[str]:
+        """:meth:`tokenize_terms` of other text or rules: each piece between the spans by
+        :meth:`tokenize`'s rules."""
+        out: list[str] = []
+        prev, keep = 0, self.filter
         # ASCII text keeps its offsets when lower-cased: one lower() for the whole sentence and
         # the pieces between the spans read in place (pos, endpos), no slice per piece.
         if self._pieces_in_place and text.isascii():
@@ -186,42 +224,24 @@ class Tokenizer:
             pieces = lambda a, b: keep(findall(low, a, b))  # noqa: E731
         else:
             pieces = lambda a, b: self.tokenize(text[a:b])  # noqa: E731
-        for span in sorted(spans, key=lambda s: (s[0], -s[1])):
-            start, end, name = span[0], span[1], span[2]
+        for span in sorted(spans, key=_span_order):
+            start, end = span[0], span[1]
             if start < prev:
                 continue
             out += pieces(prev, start)
-            token = status_token(term_token(name or "") or term_token(text[start:end]),
-                                 span[3] if len(span) > 3 else None)
+            token = self._span_token(text, span)
             if token:
                 out.append(token)
             prev = end
         out += pieces(prev, len(text))
         return out
 
-    def _tokenize_terms_joined(self, text: str, spans) -> list[str]:
-        """:meth:`tokenize_terms` for ASCII text without "\\0" under the default pattern and
-        no stemming: one regex pass over the pieces between the spans (``_WORDS_AND_TERMS``)."""
-        low = lowered(text)[0]
-        term_token, status_token, prev = self.term_token, self.status_token, 0
-        parts: list[str] = []
-        terms: list[str] = []
-        for span in sorted(spans, key=lambda s: (s[0], -s[1])):
-            start, end, name = span[0], span[1], span[2]
-            if start < prev:
-                continue
-            token = status_token(term_token(name or "") or term_token(text[start:end]),
+    def _span_token(self, text: str, span) -> str:
+        """A term span's token: its name's :meth:`term_token` (else its own words') as
+        :meth:`status_token` turns it by the span's status."""
+        start, end, name = span[0], span[1], span[2]
+        return self.status_token(self.term_token(name or "") or self.term_token(text[start:end]),
                                  span[3] if len(span) > 3 else None)
-            parts.append(low[prev:start])
-            if token:
-                parts.append("\0")
-                terms.append(token)
-            else:
-                parts.append("\1")
-            prev = end
-        parts.append(low[prev:])
-        n, token_of = self.min_length, iter(terms).__next__
-        return [token_of() if w == "\0" else w for w in _WORDS_AND_TERMS("".join(parts)) if len(w) >= n or w == "\0"]
 
     def _stem(self, token: str) -> str:
         # A cache: a corpus has few distinct words, and Porter is slow in pure Python.
