@@ -23,7 +23,8 @@ import json
 import os
 import re
 from collections import Counter
-from itertools import chain, compress
+from itertools import chain, compress, repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -93,6 +94,8 @@ def _no_mentions(sentence: str) -> list:
 
 
 _NONE: tuple = ()  # no references (shared: only read)
+# A mention's values in the order of the terms columns after sentence_index.
+_MENTION_ROW = attrgetter("start", "end", "text", "source", "code", "name", "status", "negated", "uncertain", "historical")
 
 
 def new_rows() -> dict[str, dict[str, list]]:
@@ -180,33 +183,52 @@ class ReportNLP:
         out["text"] += texts
         out["start"] += starts
         out["end"] += ends
-        if self.annotator is not None and any(mentions):
-            # The report's mentions in sentence order, then one pass per column.
+        counts = list(map(len, mentions))
+        if self.annotator is not None and any(counts):
+            # The report's mentions in sentence order, then their columns in one pass in C.
             terms = rows["terms"]
             ms = list(chain.from_iterable(mentions))
             terms["accession"] += [accession] * len(ms)
-            terms["sentence_index"] += [i for i in compress(range(n), mentions) for _ in mentions[i]]
-            terms["start"] += [m.start for m in ms]
-            terms["end"] += [m.end for m in ms]
-            terms["text"] += [m.text for m in ms]
-            terms["source"] += [m.source for m in ms]
-            terms["code"] += [m.code for m in ms]
-            terms["name"] += [m.name for m in ms]
-            terms["status"] += [m.status for m in ms]
-            terms["negated"] += [bool(m.negated) for m in ms]
-            terms["uncertain"] += [bool(m.uncertain) for m in ms]
-            terms["historical"] += [bool(m.historical) for m in ms]
+            terms["sentence_index"] += chain.from_iterable(map(repeat, range(n), counts))
+            start, end, mtext, source, code, name, status, negated, uncertain, historical = zip(*map(_MENTION_ROW, ms))
+            terms["start"] += start
+            terms["end"] += end
+            terms["text"] += mtext
+            terms["source"] += source
+            terms["code"] += code
+            terms["name"] += name
+            terms["status"] += status
+            terms["negated"] += map(bool, negated)
+            terms["uncertain"] += map(bool, uncertain)
+            terms["historical"] += map(bool, historical)
+        if any(references):
+            if self.parser.other_exam_sections:  # "COMPARISON: CT 01/02/2020 series 3 image 45"
+                other = self.parser.other_exam_sections
+                references = [_NONE if sec in other else r for sec, r in zip(sections, references)]
+            self._references(accession, patient_id, modality, texts, found, mentions, references, rows, stats)
+        # The document's tokens are its sentences' (section headers are not words of the report).
+        # Tokenizer.filter works word by word, so the sentences' filtered words, joined, are
+        # the filtered words of the document.
+        doc_tokens = list(chain.from_iterable(sentence_tokens))
+        docs = rows["documents"]
+        docs["accession"].append(accession)
+        docs["patient_id"].append(patient_id)
+        docs["modality"].append(modality)
+        docs["tokens"].append(doc_tokens)
+        docs["n_tokens"].append(len(doc_tokens))
+        # A sentence cites an image when it holds a reference: the lists themselves say so.
+        stats.add_report(modality, words, doc_tokens, counts, references)
+
+    def _references(self, accession, patient_id, modality, texts, found, mentions, references, rows, stats) -> None:
+        """Rows of a report's references (``references``: per sentence, after the
+        ``other_exam_sections`` rule), and its key images and their bigrams."""
+        n = len(texts)
         cited: dict[int, list] = {}
-        has_ref = [False] * n
         refs = rows["references"]
         link = self.index.link
-        if self.parser.other_exam_sections:  # "COMPARISON: CT 01/02/2020 series 3 image 45"
-            other = self.parser.other_exam_sections
-            references = [_NONE if sec in other else r for sec, r in zip(sections, references)]
         for i in compress(range(n), references):
             context_series = None
             for ref in references[i]:
-                has_ref[i] = True
                 status, image = link(accession, ref.series, ref.image, context_series)
                 if ref.series is not None:
                     context_series = ref.series
@@ -244,17 +266,6 @@ class ReportNLP:
                     ):
                         bigrams[col].append(value)
                 stats.add_key_image(modality or image.modality)
-        # The document's tokens are its sentences' (section headers are not words of the report).
-        # Tokenizer.filter works word by word, so the sentences' filtered words, joined, are
-        # the filtered words of the document.
-        doc_tokens = list(chain.from_iterable(sentence_tokens))
-        docs = rows["documents"]
-        docs["accession"].append(accession)
-        docs["patient_id"].append(patient_id)
-        docs["modality"].append(modality)
-        docs["tokens"].append(doc_tokens)
-        docs["n_tokens"].append(len(doc_tokens))
-        stats.add_report(modality, words, doc_tokens, list(map(len, mentions)), has_ref)
 
     def _compute(self, texts: list[str]) -> list[tuple]:
         """``[(words, tokens, mentions, references), ...]`` of each sentence, computed afresh."""
