@@ -98,6 +98,17 @@ class SentenceSplitter:
             mark = m.group()
             p, q = m.span()
             if mark[0] == "\n":
+                if p == sent_start and len(mark) == 1:
+                    # A single break right after a cut ("...clear.\nPLEURA"): no sentence text
+                    # before it, so _line_break_ends asks only whether the next line starts in
+                    # lower case, and the empty cut adds no sentence.
+                    if self.newline_is_boundary:
+                        nxt = q
+                        while nxt < end and text[nxt] in " \t":
+                            nxt += 1
+                        if nxt >= end or not text[nxt].islower():
+                            sent_start = q
+                    continue
                 if "\n" not in mark[1:] and not self._line_break_ends(text, sent_start, p, q, end, parens):
                     continue
                 cut = p
