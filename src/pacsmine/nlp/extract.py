@@ -80,12 +80,14 @@ _SENTENCE_CACHE_MAX = 10_000
 # are kept, per generation: 39% of phantom segments and 20% of IU X-ray reports (one
 # segment each) repeat whole, and a hit skips the sentence splitter too.
 _SEGMENT_CACHE_MAX = 5_000
-# The cache pays only where sentences repeat. In "auto" mode a worker measures its hit rate
-# over _CACHE_PROBE sentences; below _CACHE_MIN_HIT_RATE it empties the cache and computes
-# every sentence afresh for the next _CACHE_BYPASS sentences, then measures again.
-_CACHE_PROBE = 1_000
+# The cache pays only where sentences repeat: kept results cost memory and time (about 9%
+# where nothing repeats). In "auto" mode a worker remembers the texts of its last
+# _CACHE_SEEN_MAX sentences (a set of strings it holds anyway: cheap, cache or not) and, after
+# every _CACHE_PROBE sentences, keeps results for the next ones only if at least
+# _CACHE_MIN_HIT_RATE of those were repeats; otherwise it computes afresh and empties the cache.
+_CACHE_PROBE = 200
 _CACHE_MIN_HIT_RATE = 0.15
-_CACHE_BYPASS = 20_000
+_CACHE_SEEN_MAX = 20_000
 _CACHE_MODES = ("auto", "on", "off")
 
 
@@ -147,7 +149,8 @@ class ReportNLP:
         """Choose how sentences' results are kept, and empty the cache.
 
         ``mode``: "auto" (kept while at least ``_CACHE_MIN_HIT_RATE`` of the sentences are
-        repeats, measured as the reports come), "on" (always kept) or "off" (never). The
+        repeats, measured as the reports come: see :meth:`_probe`), "on" (always kept) or
+        "off" (never). The
         rows written are the same in every mode; only the speed differs.
         """
         if mode not in _CACHE_MODES:
@@ -159,10 +162,11 @@ class ReportNLP:
         # segment text -> (sentence spans in it, sentence texts, their results), two generations
         self._segments: dict[str, tuple] = {}
         self._segments_old: dict[str, tuple] = {}
-        self._fresh = 0  # sentences computed afresh (cache misses) since the last count
+        # "auto" starts with the cache (text that repeats gains from its first reports on);
+        # where text does not repeat, the first probe switches it off after a few reports.
         self._use_cache = mode != "off"
-        self._probe_seen = self._probe_hits = 0  # "auto": sentences looked up and found this probe
-        self._bypass_left = 0  # "auto": sentences still to compute without the cache
+        self._seen: set[str] = set()  # "auto": texts of the recent sentences
+        self._probe_seen = self._probe_hits = 0  # "auto": sentences and repeats this probe
 
     def process(self, accession, patient_id, modality, text, rows, stats) -> None:
         text = text or ""
@@ -172,6 +176,8 @@ class ReportNLP:
             spans = self._report_spans(text, self.sections, self.splitter)
             texts = [text[a:b] for _, a, b in spans]
             found = self._compute(texts)
+        if self.cache_mode == "auto":
+            self._probe(texts)
         n = len(spans)
         out = rows["sentences"]
         out["accession"] += [accession] * n
@@ -269,10 +275,6 @@ class ReportNLP:
 
     def _compute(self, texts: list[str]) -> list[tuple]:
         """``[(words, tokens, mentions, references), ...]`` of each sentence, computed afresh."""
-        if self.cache_mode == "auto" and self._bypass_left > 0:
-            self._bypass_left -= len(texts)
-            if self._bypass_left <= 0:
-                self._use_cache = True  # measure again: the text may have changed
         words_of, keep, annotate, parse = self.tokenizer.words, self.tokenizer.filter, self._annotate, self.parser.parse
         # A reference needs a number: the grammar runs only on sentences with a digit.
         return [(w, self._tokens(t, w, m) if m else keep(w), m, parse(t) if _HAS_DIGIT(t) else _NONE)
@@ -308,21 +310,28 @@ class ReportNLP:
             spans += [(section, a + s, a + e) for s, e in rel]
             texts += seg_texts
             found += seg_found
-        if self.cache_mode == "auto":
-            self._probe_seen += len(texts)
-            self._probe_hits += len(texts) - self._fresh
-            self._fresh = 0
-            if self._probe_seen >= _CACHE_PROBE:
-                if self._probe_hits < _CACHE_MIN_HIT_RATE * self._probe_seen:
-                    # Too few repeats to pay for the lookups and the memory: bypass a while.
-                    self._use_cache = False
-                    self._bypass_left = _CACHE_BYPASS
-                    self._cache, self._cache_old, self._segments, self._segments_old = {}, {}, {}, {}
-                self._probe_seen = self._probe_hits = 0
         return spans, texts, found
 
+    def _probe(self, texts: list[str]) -> None:
+        """"auto": count a report's sentences and their repeats (texts seen before, or twice
+        in the report); after every ``_CACHE_PROBE`` sentences, switch the cache on or off."""
+        seen = self._seen
+        if len(seen) >= _CACHE_SEEN_MAX:
+            seen.clear()
+        known = len(seen)
+        seen.update(texts)  # in C: the texts new to the set are the set's growth
+        self._probe_hits += len(texts) - (len(seen) - known)
+        self._probe_seen += len(texts)
+        if self._probe_seen >= _CACHE_PROBE:
+            use = self._probe_hits >= _CACHE_MIN_HIT_RATE * self._probe_seen
+            if not use and self._use_cache:
+                # Too few repeats to pay for the lookups and the memory: compute afresh.
+                self._cache, self._cache_old, self._segments, self._segments_old = {}, {}, {}, {}
+            self._use_cache = use
+            self._probe_seen = self._probe_hits = 0
+
     def _sentence_results(self, texts: list[str]) -> list[tuple]:
-        """As :meth:`_compute`, through the per-sentence cache (misses are counted in ``_fresh``)."""
+        """As :meth:`_compute`, through the per-sentence cache."""
         found = list(map(self._cache.get, texts))
         if None in found:
             words_of, keep, annotate, parse = self.tokenizer.words, self.tokenizer.filter, self._annotate, self.parser.parse
@@ -337,7 +346,6 @@ class ReportNLP:
                     t = texts[i]
                     hit = self._cache_old.get(t)
                     if hit is None:
-                        self._fresh += 1
                         w = words_of(t)
                         m = annotate(t)
                         hit = (w, self._tokens(t, w, m) if m else keep(w), m, parse(t) if _HAS_DIGIT(t) else _NONE)
