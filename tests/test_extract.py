@@ -344,7 +344,7 @@ def test_sentence_cache_modes_write_the_same_rows(tmp_path, monkeypatch):
     monkeypatch.setattr(extract, "_SENTENCE_CACHE_MAX", 40)
     monkeypatch.setattr(extract, "_SEGMENT_CACHE_MAX", 7)
     monkeypatch.setattr(extract, "_CACHE_PROBE", 30)
-    monkeypatch.setattr(extract, "_CACHE_SEEN_MAX", 50)
+    monkeypatch.setattr(extract, "_CACHE_SEEN_MAX", 25)
     nlp = extract.ReportNLP(cfg, index)
     nlp.set_sentence_cache("off")
     expected = _process_all(nlp, reports)

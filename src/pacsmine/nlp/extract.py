@@ -81,13 +81,14 @@ _SENTENCE_CACHE_MAX = 10_000
 # segment each) repeat whole, and a hit skips the sentence splitter too.
 _SEGMENT_CACHE_MAX = 5_000
 # The cache pays only where sentences repeat: kept results cost memory and time (about 9%
-# where nothing repeats). In "auto" mode a worker remembers the texts of its last
-# _CACHE_SEEN_MAX sentences (a set of strings it holds anyway: cheap, cache or not) and, after
-# every _CACHE_PROBE sentences, keeps results for the next ones only if at least
-# _CACHE_MIN_HIT_RATE of those were repeats; otherwise it computes afresh and empties the cache.
+# where nothing repeats). In "auto" mode a worker remembers the texts of its recent sentences
+# (two generations of up to _CACHE_SEEN_MAX, as the cache's: sets of strings, cheap, cache or
+# not) and, after every _CACHE_PROBE sentences, keeps results for the next ones only if at
+# least _CACHE_MIN_HIT_RATE of those were repeats; otherwise it computes afresh and empties
+# the cache.
 _CACHE_PROBE = 200
 _CACHE_MIN_HIT_RATE = 0.15
-_CACHE_SEEN_MAX = 20_000
+_CACHE_SEEN_MAX = 10_000
 _CACHE_MODES = ("auto", "on", "off")
 
 
@@ -167,7 +168,8 @@ class ReportNLP:
         # "auto" starts with the cache (text that repeats gains from its first reports on);
         # where text does not repeat, the first probe switches it off after a few reports.
         self._use_cache = mode != "off"
-        self._seen: set[str] = set()  # "auto": texts of the recent sentences
+        self._seen: set[str] = set()  # "auto": texts of the recent sentences, two generations
+        self._seen_old: set[str] = set()
         self._probe_seen = self._probe_hits = 0  # "auto": sentences and repeats this probe
 
     def process(self, accession, patient_id, modality, text, rows, stats) -> None:
@@ -317,12 +319,21 @@ class ReportNLP:
     def _probe(self, texts: list[str]) -> None:
         """"auto": count a report's sentences and their repeats (texts seen before, or twice
         in the report); after every ``_CACHE_PROBE`` sentences, switch the cache on or off."""
-        seen = self._seen
+        seen, old = self._seen, self._seen_old
         if len(seen) >= _CACHE_SEEN_MAX:
-            seen.clear()
+            # Two generations, so that a full set does not forget every text at once.
+            self._seen_old, self._seen = seen, set()
+            seen, old = self._seen, self._seen_old
         known = len(seen)
         seen.update(texts)  # in C: the texts new to the set are the set's growth
-        self._probe_hits += len(texts) - (len(seen) - known)
+        hits = len(texts) - (len(seen) - known)
+        if old:
+            # Texts new to this generation but known to the last one are repeats too; they
+            # leave the old set, so each counts once.
+            known = len(old)
+            old.difference_update(texts)
+            hits += known - len(old)
+        self._probe_hits += hits
         self._probe_seen += len(texts)
         if self._probe_seen >= _CACHE_PROBE:
             use = self._probe_hits >= _CACHE_MIN_HIT_RATE * self._probe_seen
