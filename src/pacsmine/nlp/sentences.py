@@ -75,6 +75,13 @@ class SentenceSplitter:
         self.newline_is_boundary = newline_is_boundary
         self.merge_reference_only = merge_reference_only
         self.abbreviations_ = _abbreviations()
+        # The abbreviations' last two characters, None where one is shorter or not ASCII. A
+        # word whose lower() is an ASCII abbreviation lower-cases one character to one (only
+        # "\u0130" gives two, one of them not ASCII), so its last two characters, lower-cased,
+        # are the abbreviation's.
+        abbrs = self.abbreviations_
+        self._abbreviation_ends = (frozenset(a[-2:] for a in abbrs)
+                                   if all(len(a) >= 2 and a.isascii() for a in abbrs) else None)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "SentenceSplitter":
@@ -91,7 +98,7 @@ class SentenceSplitter:
             return [(a + start, b + start) for a, b in self.spans(text[start:end])]
         out: list[tuple[int, int]] = []
         sent_start = start
-        abbreviations = self.abbreviations_
+        abbreviations, abbreviation_ends = self.abbreviations_, self._abbreviation_ends
         # Parentheses of the current sentence counted so far: [sentence start, counted up
         # to, open minus closed]. Kept from one line break to the next, so that a long
         # sentence's text is counted once, not once per line break.
@@ -119,13 +126,16 @@ class SentenceSplitter:
                 if m.group(m.lastindex).islower():
                     continue
                 if mark[0] == ".":
-                    # Abbreviations are short: only the last few characters can hold one.
-                    lo = p - 8 if p - 8 > sent_start else sent_start
-                    cut_at = max(text.rfind(" ", lo, p), text.rfind("\n", lo, p))
-                    if cut_at >= 0 or lo == sent_start:
-                        word = text[cut_at + 1 if cut_at >= 0 else lo : p].lstrip("([\"'").lower()
-                        if word in abbreviations or word.rstrip(".") in abbreviations:
-                            continue
+                    # Abbreviations are short: only the last few characters can hold one. The
+                    # word ends at p (text[p - 1] is no mark): unless its last two characters
+                    # end an abbreviation ("normal.", "effusion."), it is none.
+                    if abbreviation_ends is None or text[max(p - 2, 0) : p].lower() in abbreviation_ends:
+                        lo = p - 8 if p - 8 > sent_start else sent_start
+                        cut_at = max(text.rfind(" ", lo, p), text.rfind("\n", lo, p))
+                        if cut_at >= 0 or lo == sent_start:
+                            word = text[cut_at + 1 if cut_at >= 0 else lo : p].lstrip("([\"'").lower()
+                            if word in abbreviations or word.rstrip(".") in abbreviations:
+                                continue
                     if p - sent_start < 8 and _LIST_MARKER.match(text[sent_start : p + 1]):
                         continue  # "1." of a numbered list belongs to its item
                 cut = q
