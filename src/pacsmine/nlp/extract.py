@@ -96,8 +96,6 @@ def _no_mentions(sentence: str) -> list:
 
 
 _NONE: tuple = ()  # no references (shared: only read)
-# A mention as Tokenizer.tokenize_terms takes it.
-_TOKEN_SPAN = attrgetter("start", "end", "name", "status")
 # A mention's values in the order of the terms columns after sentence_index.
 _MENTION_ROW = attrgetter("start", "end", "text", "source", "code", "name", "status", "negated", "uncertain", "historical")
 
@@ -372,7 +370,7 @@ class ReportNLP:
         from the mentions' start, end, name and assertion status only (``tokens.status_tokens``)."""
         if not self.tokenizer.terms_as_tokens:
             return self.tokenizer.filter(words)
-        return self.tokenizer.tokenize_terms(text, list(map(_TOKEN_SPAN, mentions)))
+        return self.tokenizer.tokenize_terms(text, [(m.start, m.end, m.name, m.status) for m in mentions])
 
     def _bigrams(self, window):
         if self.annotator is None:
