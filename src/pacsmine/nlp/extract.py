@@ -23,8 +23,7 @@ import json
 import os
 import re
 from collections import Counter
-from itertools import chain, compress, repeat
-from operator import attrgetter
+from itertools import chain, compress
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -96,8 +95,6 @@ def _no_mentions(sentence: str) -> list:
 
 
 _NONE: tuple = ()  # no references (shared: only read)
-# A mention's values in the order of the terms columns after sentence_index.
-_MENTION_ROW = attrgetter("start", "end", "text", "source", "code", "name", "status", "negated", "uncertain", "historical")
 
 
 def new_rows() -> dict[str, dict[str, list]]:
@@ -192,22 +189,22 @@ class ReportNLP:
         out["end"] += ends
         counts = list(map(len, mentions))
         if self.annotator is not None and any(counts):
-            # The report's mentions in sentence order, then their columns in one pass in C.
+            # The report's mentions in sentence order, then one pass per column (list
+            # comprehensions: faster here than one attrgetter and zip over ~16 mentions).
             terms = rows["terms"]
             ms = list(chain.from_iterable(mentions))
             terms["accession"] += [accession] * len(ms)
-            terms["sentence_index"] += chain.from_iterable(map(repeat, range(n), counts))
-            start, end, mtext, source, code, name, status, negated, uncertain, historical = zip(*map(_MENTION_ROW, ms))
-            terms["start"] += start
-            terms["end"] += end
-            terms["text"] += mtext
-            terms["source"] += source
-            terms["code"] += code
-            terms["name"] += name
-            terms["status"] += status
-            terms["negated"] += map(bool, negated)
-            terms["uncertain"] += map(bool, uncertain)
-            terms["historical"] += map(bool, historical)
+            terms["sentence_index"] += [i for i in compress(range(n), mentions) for _ in mentions[i]]
+            terms["start"] += [m.start for m in ms]
+            terms["end"] += [m.end for m in ms]
+            terms["text"] += [m.text for m in ms]
+            terms["source"] += [m.source for m in ms]
+            terms["code"] += [m.code for m in ms]
+            terms["name"] += [m.name for m in ms]
+            terms["status"] += [m.status for m in ms]
+            terms["negated"] += [bool(m.negated) for m in ms]
+            terms["uncertain"] += [bool(m.uncertain) for m in ms]
+            terms["historical"] += [bool(m.historical) for m in ms]
         if any(references):
             if self.parser.other_exam_sections:  # "COMPARISON: CT 01/02/2020 series 3 image 45"
                 other = self.parser.other_exam_sections
