@@ -344,7 +344,7 @@ def test_sentence_cache_modes_write_the_same_rows(tmp_path, monkeypatch):
     monkeypatch.setattr(extract, "_SENTENCE_CACHE_MAX", 40)
     monkeypatch.setattr(extract, "_SEGMENT_CACHE_MAX", 7)
     monkeypatch.setattr(extract, "_CACHE_PROBE", 30)
-    monkeypatch.setattr(extract, "_CACHE_BYPASS", 50)
+    monkeypatch.setattr(extract, "_CACHE_SEEN_MAX", 25)
     nlp = extract.ReportNLP(cfg, index)
     nlp.set_sentence_cache("off")
     expected = _process_all(nlp, reports)
@@ -363,7 +363,6 @@ def test_auto_cache_bypasses_text_that_does_not_repeat(monkeypatch):
 
     monkeypatch.setattr(extract, "_CACHE_PROBE", 20)
     monkeypatch.setattr(extract, "_CACHE_MIN_HIT_RATE", 0.15)
-    monkeypatch.setattr(extract, "_CACHE_BYPASS", 1000)
     nlp = extract.ReportNLP(config(), annotate=False)
     rows, stats = new_rows(), CorpusCounts()
     for i in range(10):  # 30 distinct sentences: no hit in the probe

@@ -79,12 +79,14 @@ _SENTENCE_CACHE_MAX = 10_000
 # are kept, per generation: 39% of phantom segments and 20% of IU X-ray reports (one
 # segment each) repeat whole, and a hit skips the sentence splitter too.
 _SEGMENT_CACHE_MAX = 5_000
-# The cache pays only where sentences repeat. In "auto" mode a worker measures its hit rate
-# over _CACHE_PROBE sentences; below _CACHE_MIN_HIT_RATE it empties the cache and computes
-# every sentence afresh for the next _CACHE_BYPASS sentences, then measures again.
-_CACHE_PROBE = 1_000
+# The cache pays only where sentences repeat: kept results cost memory and time (about 9%
+# where nothing repeats). In "auto" mode a worker remembers its recent sentences (two
+# generations of up to _CACHE_SEEN_MAX text hashes, as the cache's: cheap, cache or not)
+# and, after every _CACHE_PROBE sentences, keeps results for the next ones only if at least
+# _CACHE_MIN_HIT_RATE of those were repeats; otherwise it computes afresh and empties the cache.
+_CACHE_PROBE = 200
 _CACHE_MIN_HIT_RATE = 0.15
-_CACHE_BYPASS = 20_000
+_CACHE_SEEN_MAX = 10_000
 _CACHE_MODES = ("auto", "on", "off")
 
 
@@ -144,7 +146,8 @@ class ReportNLP:
         """Choose how sentences' results are kept, and empty the cache.
 
         ``mode``: "auto" (kept while at least ``_CACHE_MIN_HIT_RATE`` of the sentences are
-        repeats, measured as the reports come), "on" (always kept) or "off" (never). The
+        repeats, measured as the reports come: see :meth:`_probe`), "on" (always kept) or
+        "off" (never). The
         rows written are the same in every mode; only the speed differs.
         """
         if mode not in _CACHE_MODES:
@@ -156,10 +159,12 @@ class ReportNLP:
         # segment text -> (sentence spans in it, sentence texts, their results), two generations
         self._segments: dict[str, tuple] = {}
         self._segments_old: dict[str, tuple] = {}
-        self._fresh = 0  # sentences computed afresh (cache misses) since the last count
+        # "auto" starts with the cache (text that repeats gains from its first reports on);
+        # where text does not repeat, the first probe switches it off after a few reports.
         self._use_cache = mode != "off"
-        self._probe_seen = self._probe_hits = 0  # "auto": sentences looked up and found this probe
-        self._bypass_left = 0  # "auto": sentences still to compute without the cache
+        self._seen: set[int] = set()  # "auto": hashes of the recent sentences, two generations
+        self._seen_old: set[int] = set()
+        self._probe_seen = self._probe_hits = 0  # "auto": sentences and repeats this probe
 
     def process(self, accession, patient_id, modality, text, rows, stats) -> None:
         text = text or ""
@@ -169,6 +174,8 @@ class ReportNLP:
             spans = self._report_spans(text, self.sections, self.splitter)
             texts = [text[a:b] for _, a, b in spans]
             found = self._compute(texts)
+        if self.cache_mode == "auto":
+            self._probe(texts)
         n = len(spans)
         out = rows["sentences"]
         out["accession"] += [accession] * n
@@ -180,8 +187,10 @@ class ReportNLP:
         out["text"] += texts
         out["start"] += starts
         out["end"] += ends
-        if self.annotator is not None and any(mentions):
-            # The report's mentions in sentence order, then one pass per column.
+        counts = list(map(len, mentions))
+        if self.annotator is not None and any(counts):
+            # The report's mentions in sentence order, then one pass per column (list
+            # comprehensions: faster here than one attrgetter and zip over ~16 mentions).
             terms = rows["terms"]
             ms = list(chain.from_iterable(mentions))
             terms["accession"] += [accession] * len(ms)
@@ -196,17 +205,34 @@ class ReportNLP:
             terms["negated"] += [bool(m.negated) for m in ms]
             terms["uncertain"] += [bool(m.uncertain) for m in ms]
             terms["historical"] += [bool(m.historical) for m in ms]
+        if any(references):
+            if self.parser.other_exam_sections:  # "COMPARISON: CT 01/02/2020 series 3 image 45"
+                other = self.parser.other_exam_sections
+                references = [_NONE if sec in other else r for sec, r in zip(sections, references)]
+            self._references(accession, patient_id, modality, texts, found, mentions, references, rows, stats)
+        # The document's tokens are its sentences' (section headers are not words of the report).
+        # Tokenizer.filter works word by word, so the sentences' filtered words, joined, are
+        # the filtered words of the document.
+        doc_tokens = list(chain.from_iterable(sentence_tokens))
+        docs = rows["documents"]
+        docs["accession"].append(accession)
+        docs["patient_id"].append(patient_id)
+        docs["modality"].append(modality)
+        docs["tokens"].append(doc_tokens)
+        docs["n_tokens"].append(len(doc_tokens))
+        # A sentence cites an image when it holds a reference: the lists themselves say so.
+        stats.add_report(modality, words, doc_tokens, counts, references)
+
+    def _references(self, accession, patient_id, modality, texts, found, mentions, references, rows, stats) -> None:
+        """Rows of a report's references (``references``: per sentence, after the
+        ``other_exam_sections`` rule), and its key images and their bigrams."""
+        n = len(texts)
         cited: dict[int, list] = {}
-        has_ref = [False] * n
         refs = rows["references"]
         link = self.index.link
-        if self.parser.other_exam_sections:  # "COMPARISON: CT 01/02/2020 series 3 image 45"
-            other = self.parser.other_exam_sections
-            references = [_NONE if sec in other else r for sec, r in zip(sections, references)]
         for i in compress(range(n), references):
             context_series = None
             for ref in references[i]:
-                has_ref[i] = True
                 status, image = link(accession, ref.series, ref.image, context_series)
                 if ref.series is not None:
                     context_series = ref.series
@@ -244,24 +270,9 @@ class ReportNLP:
                     ):
                         bigrams[col].append(value)
                 stats.add_key_image(modality or image.modality)
-        # The document's tokens are its sentences' (section headers are not words of the report).
-        # Tokenizer.filter works word by word, so the sentences' filtered words, joined, are
-        # the filtered words of the document.
-        doc_tokens = list(chain.from_iterable(sentence_tokens))
-        docs = rows["documents"]
-        docs["accession"].append(accession)
-        docs["patient_id"].append(patient_id)
-        docs["modality"].append(modality)
-        docs["tokens"].append(doc_tokens)
-        docs["n_tokens"].append(len(doc_tokens))
-        stats.add_report(modality, words, doc_tokens, list(map(len, mentions)), has_ref)
 
     def _compute(self, texts: list[str]) -> list[tuple]:
         """``[(words, tokens, mentions, references), ...]`` of each sentence, computed afresh."""
-        if self.cache_mode == "auto" and self._bypass_left > 0:
-            self._bypass_left -= len(texts)
-            if self._bypass_left <= 0:
-                self._use_cache = True  # measure again: the text may have changed
         words_of, keep, annotate, parse = self.tokenizer.words, self.tokenizer.filter, self._annotate, self.parser.parse
         # A reference needs a number: the grammar runs only on sentences with a digit.
         return [(w, self._tokens(t, w, m) if m else keep(w), m, parse(t) if _HAS_DIGIT(t) else _NONE)
@@ -297,21 +308,40 @@ class ReportNLP:
             spans += [(section, a + s, a + e) for s, e in rel]
             texts += seg_texts
             found += seg_found
-        if self.cache_mode == "auto":
-            self._probe_seen += len(texts)
-            self._probe_hits += len(texts) - self._fresh
-            self._fresh = 0
-            if self._probe_seen >= _CACHE_PROBE:
-                if self._probe_hits < _CACHE_MIN_HIT_RATE * self._probe_seen:
-                    # Too few repeats to pay for the lookups and the memory: bypass a while.
-                    self._use_cache = False
-                    self._bypass_left = _CACHE_BYPASS
-                    self._cache, self._cache_old, self._segments, self._segments_old = {}, {}, {}, {}
-                self._probe_seen = self._probe_hits = 0
         return spans, texts, found
 
+    def _probe(self, texts: list[str]) -> None:
+        """"auto": count a report's sentences and their repeats (texts seen before, or twice
+        in the report); after every ``_CACHE_PROBE`` sentences, switch the cache on or off."""
+        seen, old = self._seen, self._seen_old
+        if len(seen) >= _CACHE_SEEN_MAX:
+            # Two generations, so that a full set does not forget every text at once.
+            self._seen_old, self._seen = seen, set()
+            seen, old = self._seen, self._seen_old
+        known = len(seen)
+        # Hashes, not the texts: holding every sentence string alive cost auto ~4% where
+        # nothing repeats (a collision only miscounts a repeat: the rows never change).
+        hashes = list(map(hash, texts))
+        seen.update(hashes)  # in C: the texts new to the set are the set's growth
+        hits = len(texts) - (len(seen) - known)
+        if old:
+            # Texts new to this generation but known to the last one are repeats too; they
+            # leave the old set, so each counts once.
+            known = len(old)
+            old.difference_update(hashes)
+            hits += known - len(old)
+        self._probe_hits += hits
+        self._probe_seen += len(texts)
+        if self._probe_seen >= _CACHE_PROBE:
+            use = self._probe_hits >= _CACHE_MIN_HIT_RATE * self._probe_seen
+            if not use and self._use_cache:
+                # Too few repeats to pay for the lookups and the memory: compute afresh.
+                self._cache, self._cache_old, self._segments, self._segments_old = {}, {}, {}, {}
+            self._use_cache = use
+            self._probe_seen = self._probe_hits = 0
+
     def _sentence_results(self, texts: list[str]) -> list[tuple]:
-        """As :meth:`_compute`, through the per-sentence cache (misses are counted in ``_fresh``)."""
+        """As :meth:`_compute`, through the per-sentence cache."""
         found = list(map(self._cache.get, texts))
         if None in found:
             words_of, keep, annotate, parse = self.tokenizer.words, self.tokenizer.filter, self._annotate, self.parser.parse
@@ -326,7 +356,6 @@ class ReportNLP:
                     t = texts[i]
                     hit = self._cache_old.get(t)
                     if hit is None:
-                        self._fresh += 1
                         w = words_of(t)
                         m = annotate(t)
                         hit = (w, self._tokens(t, w, m) if m else keep(w), m, parse(t) if _HAS_DIGIT(t) else _NONE)

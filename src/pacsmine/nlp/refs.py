@@ -97,12 +97,30 @@ def expand_range(start: str, end: str, max_range: int = 500) -> list[int]:
     return list(range(a, b + 1))
 
 
+def _first_runs(words: list[str]) -> frozenset[str] | None:
+    """The first letter run of each word, lower-cased ("et al" -> "et", "a.m." -> "a"), or
+    None where a word does not start with ASCII letters followed by a non-letter or its end.
+
+    In lower-cased ASCII text a word of ``(?<![a-z])(?:words)(?![a-z])`` (ignoring case)
+    matches only where its first run stands as a whole letter run (ASCII letters fold only
+    to their own capitals, and the run's next character is no letter): text whose letter
+    runs hold none of these has none of the words."""
+    runs = set()
+    for w in words:
+        m = re.match(r"[a-zA-Z]+", w)
+        if m is None or w[m.end() : m.end() + 1].isalpha():
+            return None
+        runs.add(m.group().lower())
+    return frozenset(runs) if runs else None
+
+
 def _alternatives(words: list[str]) -> str:
     # Longest first, so that "images" is not read as "image" + "s".
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
 _DIGIT = re.compile(r"\d").search
+_DIGITS = re.compile(r"\d+")
 _NUMBER = re.compile(r"\d+").findall
 _LETTERS = re.compile(r"[a-z]+").findall
 _TIME_UNITS = r"(?:months?|mos?|weeks?|wks?|days?|years?|yrs?|hours?|hrs?|minutes?|mins?)\b"
@@ -110,6 +128,8 @@ _UNITS = (
     r"(?:mm|cm|m|ml|cc|mg|mcg|ug|g|kg|hu|mmhg|mci|msv|mgy|bpm|fr|ms|kv|kvp|mas|units?|iu"
     r"|months?|mos?|weeks?|wks?|days?|years?|yrs?|hours?|hrs?|minutes?|min|sec|seconds?|x|%)\b"
 )
+# Characters that no keyword of ``_keyword_before`` (letters, then "." ":" "#") can end with.
+_NO_KEYWORD_END = frozenset("0123456789()[],;")
 _PAGE_RANGE = re.compile(r"\d\s*[-\u2013\u2014]\s*\d").search
 _DATE = re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b")
 
@@ -365,6 +385,10 @@ class ReferenceParser:
             self._clock_context = re.compile(
                 r"(?<![a-z])(?:%s)(?![a-z])" % _alternatives(self.clock_context), re.IGNORECASE
             )
+        # The context words' first letter runs, tried on a window's runs before the patterns.
+        self._citation_runs = _first_runs(self.citation_words)
+        self._clock_runs = _first_runs(self.clock_context)
+        self._ratio_runs = _first_runs(self.ratio_context)
         self._on_before = re.compile(r"\b(?:on|see|seen on|e\.g\.,?)\s*$", re.IGNORECASE)
         self._keyword_before = re.compile(
             r"\b(?:%s|%s)\.?\s*[:#]?\s*$" % (serw, imgw), re.IGNORECASE
@@ -400,7 +424,7 @@ class ReferenceParser:
             g = m.group
             form = m.lastgroup  # the outermost group of the alternative that matched closes last
             if form == "f3":
-                if not self._colon_ok(text, m):
+                if not self._colon_ok(text, m, low):
                     continue
                 series: int | None = int(g("s3"))
                 lst = "l3"
@@ -483,7 +507,7 @@ class ReferenceParser:
             return False
         return not (self._current is not None and self._current.search(text, place.end(), start))
 
-    def _colon_ok(self, text: str, m: re.Match[str]) -> bool:
+    def _colon_ok(self, text: str, m: re.Match[str], low: str | None = None) -> bool:
         """Is this ``a:b`` a series:image pair rather than a time or a ratio?
 
         Rejected: a time word after it (``10:45 am``, ``10:30 position``), a
@@ -502,7 +526,7 @@ class ReferenceParser:
         start, end = m.span()
         image = m.group("l3")
         series = int(m.group("s3"))
-        digits = re.match(r"\d+", image).group()  # type: ignore[union-attr]
+        digits = _DIGITS.match(image).group()  # type: ignore[union-attr]
         first = int(digits)
         if digits[0] == "0" and len(digits) >= 2:
             return False
@@ -520,27 +544,33 @@ class ReferenceParser:
             return False
         if self._pages_after.match(text, end):
             return False
-        window = text[max(0, start - 24) : start]
-        if "19" in window or "20" in window:  # a year may stand before the pair
-            if self._vancouver_before.search(window):
+        before = text[max(0, start - 24) : start]
+        if "19" in before or "20" in before:  # a year may stand before the pair
+            if self._vancouver_before.search(before):
                 return False  # "Radiology 2017;284:228-243", "Chest. 2015 Jan 5;148:1-10"
-            if _PAGE_RANGE(image) and self._year_pages_before.search(window):
+            if _PAGE_RANGE(image) and self._year_pages_before.search(before):
                 return False  # "(Radiology 2017 284:228-243)", "Tomogr 2005, 29:1-10"
         if first <= 12 and self._year_before.search(text, max(0, start - 8), start):
             return False  # an issue number after a year; "stable since 2019 (4:56)" stays
-        if self._citation_context is not None:
-            a, b = _sentence_bounds(text, start, end)
-            low = text[a:b].lower()
-            if any(w in low for w in self._citation_lc) and self._citation_context.search(text, a, b):
+        # The letter runs of the pair's sentence window in ``low`` (the lower-cased ASCII
+        # text, or None): a context word can match only where its first run is one of them.
+        a, b = _sentence_bounds(text, start, end)
+        runs = None if low is None else _LETTERS(low, a, b)
+        if self._citation_context is not None and (runs is None or self._citation_runs is None
+                                                   or not self._citation_runs.isdisjoint(runs)):
+            window = text[a:b].lower()
+            if any(w in window for w in self._citation_lc) and self._citation_context.search(text, a, b):
                 return False
-        before = text[max(0, start - 24) : start]
-        if self._keyword_before.search(before):
+        # A keyword before the pair ends in a letter (then ".", ":" or "#"): a digit, a
+        # bracket or a comma as the last visible character leaves none to find.
+        tail = before.rstrip()[-1:]
+        if (self._keywords is None or tail not in _NO_KEYWORD_END) and self._keyword_before.search(before):
             return True
         if first < 10 and self._ratio_context is not None:
             # "(2:1)" cites image 1 of series 2 in real reports, but beside "ratio",
             # "Gleason", "dilution" a small pair is a ratio: "Gleason 3+4 (4:3)".
-            a, b = _sentence_bounds(text, start, end)
-            if self._ratio_context.search(text, a, b):
+            if (runs is None or self._ratio_runs is None or not self._ratio_runs.isdisjoint(runs)) \
+                    and self._ratio_context.search(text, a, b):
                 return False
         clock_like = len(digits) <= 2 and first < 60 and series <= 24
         # An open parenthesis within _PAREN_REACH characters before the pair: a bounded look
@@ -549,9 +579,9 @@ class ReferenceParser:
         in_parens = text.rfind("(", lo, start) > text.rfind(")", lo, start)
         if in_parens:
             if clock_like and len(digits) == 2 and self._clock_context is not None:
-                a, b = _sentence_bounds(text, start, end)
                 window = text[a:b]
-                if self._clock_context.search(window) or _DATE.search(window):
+                clock = runs is None or self._clock_runs is None or not self._clock_runs.isdisjoint(runs)
+                if (clock and self._clock_context.search(window)) or _DATE.search(window):
                     return False
             return True
         if m.group("c3") == ";":
@@ -606,4 +636,4 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 def _int(value: str | None) -> int | None:
     if value is None:
         return None
-    return int(re.search(r"\d+", value).group())  # type: ignore[union-attr]
+    return int(_DIGITS.search(value).group())  # type: ignore[union-attr]

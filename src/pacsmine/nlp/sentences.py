@@ -50,14 +50,16 @@ def _abbreviations() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-# A boundary candidate; for punctuation, group 1 is the next visible character. A run of
-# punctuation is tried once, from its first mark, and never given back (possessive):
-# tried from every mark of "......" with backtracking, a long run cost its length squared.
-# "The first mark of a run" is a mark, then a look behind it (no mark before that one), not
-# a look-behind first: a pattern whose every branch opens with a character set lets the
-# regex engine skip in C to the next mark or line break, where a leading look-behind was
-# tried at every character.
-_CANDIDATE = re.compile(r"[.!?](?<![.!?][.!?])[.!?]*+[\"')\]]*+(?=\s|$)(?=\s*(\S?))|\n[ \t]*\n\s*|\n")
+# A boundary candidate; for punctuation, the one group that matched (m.lastindex) is the
+# next visible character. A run of punctuation is tried once, from its first mark, and never
+# given back (possessive): tried from every mark of "......" with backtracking, a long run
+# cost its length squared. "The first mark of a run" is a mark, then a look behind it (no
+# mark before that one), not a look-behind first. Each branch opens with one literal
+# character (".", "!", "?", line break; a set such as [.!?] there would not do): the regex
+# engine then skips in C to the next mark or line break instead of trying the pattern at
+# every character (twice as fast).
+_MARK_TAIL = r"(?<![.!?][.!?])[.!?]*+[\"')\]]*+(?=\s|$)(?=\s*(\S?))"
+_CANDIDATE = re.compile(r"\." + _MARK_TAIL + "|!" + _MARK_TAIL + r"|\?" + _MARK_TAIL + r"|\n[ \t]*\n\s*|\n")
 _LIST_MARKER = re.compile(r"\s*(?:\(?\d{1,2}[.)]|[a-z][.)]|[-*\u2022])\s*$", re.IGNORECASE)
 _WRAP_END = re.compile(r"[,\-/(&]\s*$|\b(?:and|or|of|the|with|to|in|a|an)\s*$", re.IGNORECASE)
 _REFERENCE_ONLY = re.compile(
@@ -73,6 +75,13 @@ class SentenceSplitter:
         self.newline_is_boundary = newline_is_boundary
         self.merge_reference_only = merge_reference_only
         self.abbreviations_ = _abbreviations()
+        # The abbreviations' last two characters, None where one is shorter or not ASCII. A
+        # word whose lower() is an ASCII abbreviation lower-cases one character to one (only
+        # "\u0130" gives two, one of them not ASCII), so its last two characters, lower-cased,
+        # are the abbreviation's.
+        abbrs = self.abbreviations_
+        self._abbreviation_ends = (frozenset(a[-2:] for a in abbrs)
+                                   if all(len(a) >= 2 and a.isascii() for a in abbrs) else None)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "SentenceSplitter":
@@ -89,7 +98,7 @@ class SentenceSplitter:
             return [(a + start, b + start) for a, b in self.spans(text[start:end])]
         out: list[tuple[int, int]] = []
         sent_start = start
-        abbreviations = self.abbreviations_
+        abbreviations, abbreviation_ends = self.abbreviations_, self._abbreviation_ends
         # Parentheses of the current sentence counted so far: [sentence start, counted up
         # to, open minus closed]. Kept from one line break to the next, so that a long
         # sentence's text is counted once, not once per line break.
@@ -98,21 +107,35 @@ class SentenceSplitter:
             mark = m.group()
             p, q = m.span()
             if mark[0] == "\n":
+                if p == sent_start and len(mark) == 1:
+                    # A single break right after a cut ("...clear.\nPLEURA"): no sentence text
+                    # before it, so _line_break_ends asks only whether the next line starts in
+                    # lower case, and the empty cut adds no sentence.
+                    if self.newline_is_boundary:
+                        nxt = q
+                        while nxt < end and text[nxt] in " \t":
+                            nxt += 1
+                        if nxt >= end or not text[nxt].islower():
+                            sent_start = q
+                    continue
                 if "\n" not in mark[1:] and not self._line_break_ends(text, sent_start, p, q, end, parens):
                     continue
                 cut = p
             else:
                 # Next visible character: lower case means the sentence goes on.
-                if m.group(1).islower():
+                if m.group(m.lastindex).islower():
                     continue
                 if mark[0] == ".":
-                    # Abbreviations are short: only the last few characters can hold one.
-                    lo = p - 8 if p - 8 > sent_start else sent_start
-                    cut_at = max(text.rfind(" ", lo, p), text.rfind("\n", lo, p))
-                    if cut_at >= 0 or lo == sent_start:
-                        word = text[cut_at + 1 if cut_at >= 0 else lo : p].lstrip("([\"'").lower()
-                        if word in abbreviations or word.rstrip(".") in abbreviations:
-                            continue
+                    # Abbreviations are short: only the last few characters can hold one. The
+                    # word ends at p (text[p - 1] is no mark): unless its last two characters
+                    # end an abbreviation ("normal.", "effusion."), it is none.
+                    if abbreviation_ends is None or text[max(p - 2, 0) : p].lower() in abbreviation_ends:
+                        lo = p - 8 if p - 8 > sent_start else sent_start
+                        cut_at = max(text.rfind(" ", lo, p), text.rfind("\n", lo, p))
+                        if cut_at >= 0 or lo == sent_start:
+                            word = text[cut_at + 1 if cut_at >= 0 else lo : p].lstrip("([\"'").lower()
+                            if word in abbreviations or word.rstrip(".") in abbreviations:
+                                continue
                     if p - sent_start < 8 and _LIST_MARKER.match(text[sent_start : p + 1]):
                         continue  # "1." of a numbered list belongs to its item
                 cut = q

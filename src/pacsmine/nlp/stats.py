@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections import _count_elements  # what Counter.update(iterable) runs, without its Mapping test
-from itertools import chain
+from itertools import chain, compress
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,9 @@ __all__ = ["CorpusCounts", "image_counts", "tables", "to_markdown", "write_stats
 
 _SENTENCE_KINDS = ("all", "reference")
 _MEASURES = ("words", "content_words", "disease_terms")
+# Word -> "no content word" memos, one per stop-word set, shared by the counts of every
+# batch of a worker (a new batch would otherwise learn its words again).
+_NOT_CONTENT: dict[frozenset[str], dict[str, bool]] = {}
 
 
 class CorpusCounts:
@@ -42,12 +45,14 @@ class CorpusCounts:
         self.modality_docs: Counter[str] = Counter()
         self.modality_key_images: Counter[str] = Counter()
         self.sentence = {k: {"n": 0, **{m: 0 for m in _MEASURES}} for k in _SENTENCE_KINDS}
-        self._not_content: dict[str, bool] = {}
+        if stopwords not in _NOT_CONTENT and len(_NOT_CONTENT) >= 4:
+            _NOT_CONTENT.clear()
+        self._not_content = _NOT_CONTENT.setdefault(stopwords, {})
 
     def add_report(self, modality, sentence_words, doc_tokens, mention_counts, has_reference) -> None:
         """One report: words of each sentence (lists), its tokens, disease mentions and
-        whether it cites an image, per sentence."""
-        every, cited = self.sentence["all"], self.sentence["reference"]
+        whether it cites an image, per sentence (anything true or false: its references)."""
+        every = self.sentence["all"]
         all_words = list(chain.from_iterable(sentence_words))
         # Whether a word is no content word (stop word or number), memoised: per word, not per use.
         flags = self._not_content
@@ -57,25 +62,24 @@ class CorpusCounts:
             if len(flags) > 200_000:
                 flags.clear()
             stop = self.stopwords
-            for w in all_words:
-                if w not in flags:
-                    # Words are letters or digits (the tokenizer's pattern): a digit first means a number.
-                    flags[w] = w in stop or w[0] <= "9"
+            # Only the words not seen yet (a set difference in C), not every word of the report.
+            for w in set(all_words).difference(flags):
+                # Words are letters or digits (the tokenizer's pattern): a digit first means a number.
+                flags[w] = w in stop or w[0] <= "9"
             n_not_content = sum(map(flags.__getitem__, all_words))
         n_words = len(all_words)
-        n_terms = sum(mention_counts)
         every["n"] += len(sentence_words)
         every["words"] += n_words
         every["content_words"] += n_words - n_not_content
-        every["disease_terms"] += n_terms
+        every["disease_terms"] += sum(mention_counts)
         if any(has_reference):
-            for words, terms, ref in zip(sentence_words, mention_counts, has_reference):
-                if ref:
-                    n = len(words)
-                    cited["n"] += 1
-                    cited["words"] += n
-                    cited["content_words"] += n - sum(map(flags.__getitem__, words))
-                    cited["disease_terms"] += terms
+            # The citing sentences' words and mentions, picked in C.
+            cited = self.sentence["reference"]
+            cited_words = list(chain.from_iterable(compress(sentence_words, has_reference)))
+            cited["n"] += sum(map(bool, has_reference))
+            cited["words"] += len(cited_words)
+            cited["content_words"] += len(cited_words) - sum(map(flags.__getitem__, cited_words))
+            cited["disease_terms"] += sum(compress(mention_counts, has_reference))
         _count_elements(self.word_freq, all_words)
         self.documents += 1
         self.words += n_words
