@@ -368,6 +368,17 @@ def test_auto_cache_bypasses_text_that_does_not_repeat(monkeypatch):
     for i in range(10):  # 30 distinct sentences: no hit in the probe
         nlp.process(f"D{i}", None, None, f"Nodule {i} mm. Cyst {i} cm. Mass {i} in.", rows, stats)
     assert not nlp._use_cache and not nlp._cache
+    # Off, it counts one report in _CACHE_OFF_SAMPLE (8)...
+    counted = []
+    real_probe = nlp._probe
+    monkeypatch.setattr(nlp, "_probe", lambda texts: (counted.append(texts), real_probe(texts)))
+    for i in range(10, 26):
+        nlp.process(f"D{i}", None, None, f"Nodule {i} mm. Cyst {i} cm. Mass {i} in.", rows, stats)
+    assert len(counted) == 2 and not nlp._use_cache
+    # ...and text that starts to repeat turns it back on (7 counted reports: 21 sentences).
+    for i in range(8 * 7):
+        nlp.process(f"S{i}", None, None, "Nodule 2 mm. Cyst 2 cm. Mass 2 in.", rows, stats)
+    assert nlp._use_cache
     nlp.set_sentence_cache("auto")
     for i in range(10):  # the same 3 sentences again and again: 27 of 30 are hits
         nlp.process(f"R{i}", None, None, "Nodule 1 mm. Cyst 1 cm. Mass 1 in.", rows, stats)

@@ -84,9 +84,11 @@ _SEGMENT_CACHE_MAX = 5_000
 # generations of up to _CACHE_SEEN_MAX text hashes, as the cache's: cheap, cache or not)
 # and, after every _CACHE_PROBE sentences, keeps results for the next ones only if at least
 # _CACHE_MIN_HIT_RATE of those were repeats; otherwise it computes afresh and empties the cache.
+# While the cache is off it counts one report in _CACHE_OFF_SAMPLE.
 _CACHE_PROBE = 200
 _CACHE_MIN_HIT_RATE = 0.15
 _CACHE_SEEN_MAX = 10_000
+_CACHE_OFF_SAMPLE = 8
 _CACHE_MODES = ("auto", "on", "off")
 
 
@@ -165,6 +167,7 @@ class ReportNLP:
         self._seen: set[int] = set()  # "auto": hashes of the recent sentences, two generations
         self._seen_old: set[int] = set()
         self._probe_seen = self._probe_hits = 0  # "auto": sentences and repeats this probe
+        self._probe_skip = 0  # "auto", cache off: reports left until the next one counted
 
     def process(self, accession, patient_id, modality, text, rows, stats) -> None:
         text = text or ""
@@ -175,7 +178,16 @@ class ReportNLP:
             texts = [text[a:b] for _, a, b in spans]
             found = self._compute(texts)
         if self.cache_mode == "auto":
-            self._probe(texts)
+            if self._use_cache:
+                self._probe(texts)
+            else:
+                # With the cache off, one report in _CACHE_OFF_SAMPLE is counted: the count
+                # (a set of hashes touched at random) cost ~3% where nothing repeats; text
+                # that starts to repeat still shows its repeats in the sample.
+                self._probe_skip -= 1
+                if self._probe_skip <= 0:
+                    self._probe_skip = _CACHE_OFF_SAMPLE
+                    self._probe(texts)
         n = len(spans)
         out = rows["sentences"]
         out["accession"] += [accession] * n
