@@ -149,8 +149,7 @@ class ReportNLP:
 
         ``mode``: "auto" (kept while at least ``_CACHE_MIN_HIT_RATE`` of the sentences are
         repeats, measured as the reports come: see :meth:`_probe`), "on" (always kept) or
-        "off" (never). The
-        rows written are the same in every mode; only the speed differs.
+        "off" (never). The rows written are the same in every mode; only the speed differs.
         """
         if mode not in _CACHE_MODES:
             raise ValueError(f"sentence cache mode must be one of {', '.join(_CACHE_MODES)}, not {mode!r}")
